@@ -1,0 +1,290 @@
+//! One SLO at run time: its definition, its bucketed counts, and the evaluation that turns them
+//! into a budget, burn rates and alert transitions at a given instant.
+
+use jiff::Timestamp;
+
+use crate::alert::{AlertMachine, AlertPolicy, PairReading, PolicyError, Severity, Transition, exceeds};
+use crate::budget::{self, Budget, BudgetingMethod, Exhaustion, MethodError, SliceCounts};
+use crate::buckets::{BucketError, Counts, TieredSeries};
+use crate::duration::Span;
+use crate::ratio::Objective;
+use crate::time::Minute;
+use crate::window::{Window, WindowBounds, WindowError};
+
+/// Which events the first count of a sample counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountKind {
+    Good,
+    Bad,
+}
+
+impl CountKind {
+    /// Splits a window's counts into (bad, total). The two counters may come from different
+    /// series and so disagree for a bucket; the bad count never exceeds the total.
+    pub fn bad_and_total(self, counts: Counts) -> (u64, u64) {
+        let bad = match self {
+            CountKind::Good => counts.total.saturating_sub(counts.counted),
+            CountKind::Bad => counts.counted.min(counts.total),
+        };
+        (bad, counts.total)
+    }
+}
+
+/// What the math needs to know about an SLO.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SloSpec {
+    pub objective: Objective,
+    pub window: Window,
+    pub method: BudgetingMethod,
+    pub policy: AlertPolicy,
+    pub count_kind: CountKind,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SloError {
+    #[error(transparent)]
+    Method(#[from] MethodError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Window(#[from] WindowError),
+}
+
+impl SloSpec {
+    /// Every problem with this definition.
+    pub fn validate(&self) -> Vec<SloError> {
+        let mut problems = Vec::new();
+        if let Err(err) = self.method.validate() {
+            problems.push(err.into());
+        }
+        let shortest_period = match &self.window {
+            Window::Rolling(length) => *length,
+            Window::Calendar(calendar) => match calendar.unit {
+                crate::window::CalendarUnit::Week => Span::days(7),
+                crate::window::CalendarUnit::Month => Span::days(28),
+                crate::window::CalendarUnit::Quarter => Span::days(89),
+            },
+        };
+        problems.extend(self.policy.validate(shortest_period).into_iter().map(SloError::from));
+        problems
+    }
+
+    /// Minutes of history the buckets must keep.
+    pub fn retention_minutes(&self) -> i64 {
+        let longest = self.window.longest().max(self.policy.longest_window());
+        longest.whole_minutes() + 60
+    }
+}
+
+/// Verdicts on closed time slices, for the timeslice budgeting methods.
+#[derive(Debug, Clone)]
+struct SliceTracker {
+    slice_minutes: i64,
+    verdicts: TieredSeries<SliceCounts>,
+    /// Slices ending at or before this edge are judged.
+    judged_until: Minute,
+}
+
+/// The moving parts of one SLO.
+#[derive(Debug, Clone)]
+pub struct SloRuntime {
+    counts: TieredSeries<Counts>,
+    slices: Option<SliceTracker>,
+    alerts: AlertMachine,
+    created: Minute,
+    cached_bounds: Option<WindowBounds>,
+}
+
+/// The state of one SLO at one instant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub at: Timestamp,
+    pub budget: Budget,
+    /// Bad and total events over the budget window.
+    pub bad: u64,
+    pub total: u64,
+    /// Where counting really starts (the window start, moved to a bucket edge).
+    pub window_start: Timestamp,
+    /// When the period ends: now for rolling windows.
+    pub window_end: Timestamp,
+    pub period: Span,
+    /// The window reaches back before the SLO's first data.
+    pub partial_window: bool,
+    pub pairs: Vec<PairReading>,
+    pub current_burn_rate: Option<f64>,
+    pub exhaustion: Exhaustion,
+    pub no_data: bool,
+    pub transitions: Vec<Transition>,
+}
+
+impl SloRuntime {
+    pub fn new(spec: &SloSpec, now: Timestamp) -> SloRuntime {
+        let head = Minute::containing(now);
+        let retention = spec.retention_minutes();
+        let slices = spec.method.slice().map(|slice| {
+            let slice_minutes = slice.whole_minutes().max(1);
+            SliceTracker {
+                slice_minutes,
+                verdicts: TieredSeries::new(head, retention),
+                judged_until: head.ceil_to(slice_minutes),
+            }
+        });
+        SloRuntime {
+            counts: TieredSeries::new(head, retention),
+            slices,
+            alerts: AlertMachine::default(),
+            created: head,
+            cached_bounds: None,
+        }
+    }
+
+    /// Adds `counted` events (good or bad, as the spec says) of `total` at instant `at`.
+    pub fn record(&mut self, at: Timestamp, counted: u64, total: u64) -> Result<(), BucketError> {
+        self.counts.add(Minute::containing(at), Counts::new(counted, total))
+    }
+
+    pub fn alerts(&self) -> &AlertMachine {
+        &self.alerts
+    }
+
+    /// Restores alert states saved elsewhere (after a restart).
+    pub fn set_alerts(&mut self, alerts: AlertMachine) {
+        self.alerts = alerts;
+    }
+
+    pub fn counts(&self) -> &TieredSeries<Counts> {
+        &self.counts
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.counts.memory_bytes()
+            + self.slices.as_ref().map_or(0, |tracker| tracker.verdicts.memory_bytes())
+    }
+
+    pub fn shrink_to_fit(&mut self) {
+        self.counts.shrink_to_fit();
+        if let Some(tracker) = &mut self.slices {
+            tracker.verdicts.shrink_to_fit();
+        }
+    }
+
+    fn bounds(&mut self, window: &Window, now: Timestamp) -> Result<WindowBounds, WindowError> {
+        if let Window::Calendar(_) = window
+            && let Some(cached) = self.cached_bounds
+            && cached.start <= now
+            && now < cached.end
+        {
+            return Ok(WindowBounds { now, ..cached });
+        }
+        let bounds = window.bounds(now)?;
+        if let Window::Calendar(_) = window {
+            self.cached_bounds = Some(bounds);
+        }
+        Ok(bounds)
+    }
+
+    fn judge_slices(&mut self, spec: &SloSpec, head: Minute) {
+        let Some(tracker) = &mut self.slices else { return };
+        tracker.verdicts.advance(head);
+        let oldest_useful = (head - tracker.verdicts.retention_minutes()).ceil_to(tracker.slice_minutes);
+        if tracker.judged_until < oldest_useful {
+            tracker.judged_until = oldest_useful;
+        }
+        while tracker.judged_until + tracker.slice_minutes <= head {
+            let start = tracker.judged_until;
+            let end = start + tracker.slice_minutes;
+            let sum = self.counts.sum_between(start, end).sum;
+            let (bad, total) = spec.count_kind.bad_and_total(sum);
+            let verdict = SliceCounts::judge(total - bad, total, &spec.method);
+            // A verdict is recorded in the slice's last minute, so windows count whole slices.
+            let _ = tracker.verdicts.add(end - 1, verdict);
+            tracker.judged_until = end;
+        }
+    }
+
+    /// Brings the SLO to `now`: budget, burn rates, alert transitions.
+    pub fn evaluate(&mut self, spec: &SloSpec, now: Timestamp) -> Result<Evaluation, WindowError> {
+        let head = Minute::containing(now);
+        self.counts.advance(head);
+        self.judge_slices(spec, head);
+        let bounds = self.bounds(&spec.window, now)?;
+        let end = head + 1;
+        let window_sum = self.counts.sum_between(Minute::ceil(bounds.start), end);
+        let (bad, total) = spec.count_kind.bad_and_total(window_sum.sum);
+        let partial_window = window_sum.truncated || Minute::ceil(bounds.start) < self.created;
+
+        let budget = match (&self.slices, spec.method.slice()) {
+            (Some(tracker), Some(slice)) => {
+                let judged = tracker.verdicts.sum_between(Minute::ceil(bounds.start), end).sum;
+                let window_slices = (bounds.period.as_secs() / slice.as_secs().max(1)).max(1) as u64;
+                Budget::timeslices(spec.objective, &spec.method, judged, window_slices, slice)
+            }
+            _ => Budget::occurrences(spec.objective, bad, total),
+        };
+
+        let period = spec.window.nominal_period();
+        let burn_over = |minutes: i64| -> Option<f64> {
+            match &self.slices {
+                Some(tracker) => {
+                    let judged = tracker.verdicts.sum_last(minutes).sum;
+                    budget::slice_burn_rate(spec.objective, &spec.method, judged)
+                }
+                None => {
+                    let (bad, total) = spec.count_kind.bad_and_total(self.counts.sum_last(minutes).sum);
+                    budget::burn_rate(spec.objective, bad, total)
+                }
+            }
+        };
+
+        let mut pairs = Vec::with_capacity(spec.policy.pairs.len());
+        let mut wanted: Option<Severity> = None;
+        for pair in &spec.policy.pairs {
+            let factor = pair.factor(period);
+            let long_burn_rate = burn_over(pair.long_window.whole_minutes());
+            let short_burn_rate = burn_over(pair.short_window.whole_minutes());
+            let burning = exceeds(long_burn_rate, factor) && exceeds(short_burn_rate, factor);
+            let (long_bad, long_total) =
+                spec.count_kind.bad_and_total(self.counts.sum_last(pair.long_window.whole_minutes()).sum);
+            let guarded = long_total < spec.policy.min_total_events || long_bad < spec.policy.min_bad_events;
+            let reading = PairReading { pair: *pair, factor, long_burn_rate, short_burn_rate, burning, guarded };
+            if reading.fires() {
+                wanted = wanted.max(Some(pair.severity));
+            }
+            pairs.push(reading);
+        }
+
+        let no_data = spec.policy.no_data.and_then(|rule| {
+            let minutes = rule.after.whole_minutes();
+            let old_enough = end - self.created >= minutes;
+            let silent = self.counts.sum_last(minutes).sum.total == 0;
+            (old_enough && silent).then_some(rule.severity)
+        });
+
+        let mut transitions = Vec::new();
+        self.alerts.step(wanted, no_data, now, &mut transitions);
+
+        let current_burn_rate = burn_over(spec.policy.current_window.whole_minutes());
+        let until_reset = match spec.window {
+            Window::Rolling(_) => None,
+            Window::Calendar(_) => Some(Span::seconds(bounds.end.as_second() - now.as_second())),
+        };
+        let exhaustion = budget::exhaustion(&budget, current_burn_rate, bounds.period, until_reset);
+
+        Ok(Evaluation {
+            at: now,
+            budget,
+            bad,
+            total,
+            window_start: window_sum.start.start(),
+            window_end: bounds.end,
+            period: bounds.period,
+            partial_window,
+            pairs,
+            current_burn_rate,
+            exhaustion,
+            no_data: no_data.is_some(),
+            transitions,
+        })
+    }
+}

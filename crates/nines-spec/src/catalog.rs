@@ -1,0 +1,200 @@
+//! The validated model every format is read into: services and SLOs, with where each came from.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use nines_core::SloSpec;
+
+/// A stable SLO id: 1 to 128 of `a-z A-Z 0-9 - _ . :`. Budget history follows it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SloId(String);
+
+impl SloId {
+    pub fn new(text: &str) -> Result<SloId, String> {
+        if text.is_empty() || text.len() > 128 {
+            return Err(format!("id {text:?} must be 1 to 128 characters"));
+        }
+        if let Some(bad) = text.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))) {
+            return Err(format!("id {text:?} has {bad:?}; use letters, digits, '-', '_', '.' and ':'"));
+        }
+        Ok(SloId(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SloId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which format a definition was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Native,
+    SlothPrometheusV1,
+    SlothKubernetes,
+    OpenSloV1Alpha,
+    OpenSloV1,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Native => "nines/v1",
+            Format::SlothPrometheusV1 => "prometheus/v1",
+            Format::SlothKubernetes => "sloth.slok.dev/v1",
+            Format::OpenSloV1Alpha => "openslo/v1alpha",
+            Format::OpenSloV1 => "openslo/v1",
+        }
+    }
+}
+
+/// Where a definition is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+    /// Field path of the definition inside its document (`slos[2]`).
+    pub path: String,
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    /// The owning team.
+    pub owner: Option<String>,
+    /// 1 is the most critical.
+    pub tier: Option<u8>,
+    pub runbooks: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub origin: Origin,
+}
+
+/// How an SLO's good/bad/total events are measured.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sli {
+    /// PromQL templates with `{{.window}}` (Sloth `events`): errors (or good) and total.
+    EventQueries { errors: Option<String>, good: Option<String>, total: String },
+    /// One PromQL template with `{{.window}}` giving the error ratio (Sloth `raw`).
+    RawErrorRatio { error_ratio: String },
+    /// Counter series selectors (native `ratio`): `http_requests_total{job="api"}`. Intake
+    /// matches pushed samples against them; rule generation wraps them in `rate()`.
+    Counters { good: Option<String>, bad: Option<String>, total: String },
+    /// Share of requests under a threshold, from a histogram's `_bucket` series.
+    Latency { histogram: String, threshold_seconds: f64 },
+    /// Instant PromQL queries over counters (OpenSLO v1 `ratioMetric` with a Prometheus source).
+    Queries { good: Option<String>, bad: Option<String>, total: String },
+    /// A value compared against a threshold per time slice (OpenSLO v1 `thresholdMetric`).
+    Threshold { query: String, op: ThresholdOp, value: f64 },
+    /// A metric source nines cannot query (Datadog, CloudWatch...): read and kept, not run.
+    External { source_type: String, detail: BTreeMap<String, String> },
+    /// Fed by nines' own HTTP probe or pushed events, no query.
+    Pushed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThresholdOp {
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+}
+
+/// Labels and annotations of one severity's generated alert (Sloth `page_alert`/`ticket_alert`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertMeta {
+    pub disable: bool,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// How alerts for an SLO are named and labelled.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertingMeta {
+    /// Alert name in generated rules.
+    pub name: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub page: AlertMeta,
+    pub ticket: AlertMeta,
+}
+
+/// Kubernetes object metadata, for CRD input that becomes a `PrometheusRule`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KubernetesMeta {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SloDef {
+    pub id: SloId,
+    /// The SLO's own name (Sloth's `name`); `id` is `service-name` for Sloth specs.
+    pub name: String,
+    pub service: String,
+    pub description: Option<String>,
+    /// The user journey this SLO protects.
+    pub journey: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub spec: SloSpec,
+    /// False when the window came from a default (`--default-slo-period`) rather than the file.
+    pub window_from_file: bool,
+    pub sli: Sli,
+    pub alerting: AlertingMeta,
+    pub budget_policy: Option<String>,
+    pub runbook: Option<String>,
+    pub kubernetes: Option<KubernetesMeta>,
+    pub origin: Origin,
+}
+
+/// What an error-budget policy does when the budget runs low.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetPolicy {
+    pub id: String,
+    pub rules: Vec<BudgetPolicyRule>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetPolicyRule {
+    /// Applies while the remaining budget share is at or below this (0.25 = 25% left).
+    pub remaining_at_most: f64,
+    pub action: BudgetAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetAction {
+    /// Tell the owners.
+    Notify,
+    /// Deploys need an approver.
+    RequireApproval,
+    /// No deploys but fixes for reliability.
+    FreezeDeploys,
+}
+
+/// Everything read from a set of files.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalog {
+    pub services: Vec<Service>,
+    pub slos: Vec<SloDef>,
+    pub budget_policies: Vec<BudgetPolicy>,
+}
+
+impl Catalog {
+    pub fn slo(&self, id: &str) -> Option<&SloDef> {
+        self.slos.iter().find(|slo| slo.id.as_str() == id)
+    }
+
+    pub fn service(&self, id: &str) -> Option<&Service> {
+        self.services.iter().find(|service| service.id == id)
+    }
+}

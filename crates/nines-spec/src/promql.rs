@@ -1,0 +1,61 @@
+//! PromQL checks: queries in specs are parsed with promql-parser, with Sloth's `{{.window}}`
+//! placeholder standing in for a range.
+
+/// The placeholder Sloth specs put where a range goes.
+pub const WINDOW_PLACEHOLDER: &str = "{{.window}}";
+
+/// Replaces every spelling of the window placeholder (`{{.window}}`, `{{ .window }}`).
+pub fn fill_window(query: &str, window: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    let mut rest = query;
+    while let Some(open) = rest.find("{{") {
+        let Some(close) = rest[open..].find("}}") else { break };
+        let inner = rest[open + 2..open + close].trim();
+        out.push_str(&rest[..open]);
+        if inner == ".window" {
+            out.push_str(window);
+        } else {
+            out.push_str(&rest[open..open + close + 2]);
+        }
+        rest = &rest[open + close + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Parses `query` (after filling the window placeholder with `5m`), naming the problem.
+pub fn check(query: &str) -> Result<(), String> {
+    if query.trim().is_empty() {
+        return Err("empty PromQL query".to_string());
+    }
+    let filled = fill_window(query, "5m");
+    promql_parser::parser::parse(&filled).map(|_| ()).map_err(|err| format!("invalid PromQL: {err}"))
+}
+
+/// Parses a series selector such as `http_requests_total{job="api",code=~"5.."}`.
+pub fn check_selector(selector: &str) -> Result<(), String> {
+    match promql_parser::parser::parse(selector) {
+        Ok(promql_parser::parser::Expr::VectorSelector(_)) => Ok(()),
+        Ok(_) => Err(format!("{selector:?} is not a series selector: write a metric name with optional label matchers, like http_requests_total{{job=\"api\"}}")),
+        Err(err) => Err(format!("invalid series selector: {err}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_placeholder_is_filled_in_every_spelling() {
+        assert_eq!(fill_window("rate(x[{{.window}}]) + rate(y[{{ .window }}])", "1h"), "rate(x[1h]) + rate(y[1h])");
+        assert_eq!(fill_window("{{.other}}", "1h"), "{{.other}}");
+    }
+
+    #[test]
+    fn checks_queries_and_selectors() {
+        assert!(check("sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}]))").is_ok());
+        assert!(check("sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}])").is_err());
+        assert!(check_selector("http_requests_total{job=\"api\"}").is_ok());
+        assert!(check_selector("sum(http_requests_total)").is_err());
+    }
+}
