@@ -10,5 +10,7 @@ pub fn conformance(relative: &str) -> PathBuf {
 
 /// `examples/...` relative to the repository root.
 pub fn example(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(relative)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(relative)
 }
