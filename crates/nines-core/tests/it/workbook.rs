@@ -1,0 +1,196 @@
+//! The Google SRE Workbook's numbers through the real evaluator: a full outage of a 99.9% SLO
+//! pages through the 1h/14.4x pair after about 51.8 s; a burn rate of 1 never pages.
+
+use jiff::Timestamp;
+use nines_core::{
+    AlertPolicy, BudgetingMethod, Change, CountKind, Objective, Ratio, Severity, SloRuntime,
+    SloSpec, Span, Window,
+};
+use proptest::prelude::*;
+
+fn spec(method: BudgetingMethod) -> SloSpec {
+    SloSpec {
+        objective: Objective::new(0.999).unwrap(),
+        window: Window::rolling(Span::days(30)).unwrap(),
+        method,
+        policy: AlertPolicy::workbook(),
+        count_kind: CountKind::Bad,
+    }
+}
+
+fn at(second: i64) -> Timestamp {
+    Timestamp::from_second(second).unwrap()
+}
+
+/// Runs steady traffic of `per_second` requests, `bad_per_second(t)` of them bad, evaluating
+/// every second from `from` to `to`; returns the first second the page fired, and every
+/// transition.
+fn run(
+    slo: &SloSpec,
+    from: i64,
+    to: i64,
+    per_second: u64,
+    bad_per_second: impl Fn(i64) -> u64,
+    step: i64,
+) -> (Option<i64>, Vec<nines_core::Transition>) {
+    let mut runtime = SloRuntime::new(slo, at(from));
+    let mut first_page = None;
+    let mut transitions = Vec::new();
+    let mut second = from;
+    while second < to {
+        let mut bad = 0;
+        for offset in 0..step {
+            bad += bad_per_second(second + offset);
+        }
+        runtime
+            .record(at(second), bad, per_second * step as u64)
+            .unwrap();
+        second += step;
+        let evaluation = runtime.evaluate(slo, at(second - 1)).unwrap();
+        if first_page.is_none() && evaluation.pairs[0].fires() {
+            first_page = Some(second - 1);
+        }
+        transitions.extend(evaluation.transitions);
+    }
+    (first_page, transitions)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_full_outage_pages_through_the_one_hour_pair_after_51_8_seconds(offset in 0i64..3600) {
+        let slo = spec(BudgetingMethod::Occurrences);
+        let start = 1_800_000_000 - 1_800_000_000 % 60;
+        let outage = start + 2 * 3600 + offset;
+        let (first_page, transitions) = run(&slo, start, outage + 300, 100, |t| if t >= outage { 100 } else { 0 }, 1);
+        let fired_after = first_page.expect("the 1h/14.4x pair fires") - outage;
+        // The workbook: 0.0144 * 3600 s = 51.84 s; our windows end on minute buckets, so
+        // within one bucket of it.
+        prop_assert!((fired_after as f64 - 51.84).abs() <= 60.0, "fired after {fired_after} s");
+        let page = transitions.iter().find(|t| t.severity == Severity::Page && t.change == Change::Fired);
+        prop_assert!(page.is_some());
+    }
+}
+
+#[test]
+fn a_full_outage_at_a_minute_edge_pages_within_a_second_of_the_workbook() {
+    let slo = spec(BudgetingMethod::Occurrences);
+    let start = 1_800_000_000 - 1_800_000_000 % 60;
+    let outage = start + 2 * 3600;
+    let (first_page, _) = run(
+        &slo,
+        start,
+        outage + 300,
+        100,
+        |t| if t >= outage { 100 } else { 0 },
+        1,
+    );
+    // Each second's requests are recorded as it starts, so at instant outage + t the window
+    // holds t + 1 bad seconds: (t + 1) / (3540 + t + 1) > 0.0144 first at t + 1 = 52 seconds
+    // of errors, against the workbook's 51.84.
+    assert_eq!(first_page.map(|second| second - outage), Some(51));
+}
+
+#[test]
+fn a_burn_rate_of_one_never_alerts() {
+    // Exactly 0.1% errors for four days: the budget is spent exactly as fast as it accrues.
+    let slo = spec(BudgetingMethod::Occurrences);
+    let start = 1_800_000_000 - 1_800_000_000 % 60;
+    let (first_page, transitions) = run(
+        &slo,
+        start,
+        start + 4 * 86_400,
+        1000,
+        |t| u64::from(t % 60 == 0) * 60,
+        60,
+    );
+    assert_eq!(first_page, None);
+    assert!(transitions.is_empty(), "{transitions:?}");
+}
+
+#[test]
+fn a_burn_rate_of_two_raises_a_ticket_but_never_pages() {
+    let slo = spec(BudgetingMethod::Occurrences);
+    let start = 1_800_000_000 - 1_800_000_000 % 60;
+    let (first_page, transitions) = run(
+        &slo,
+        start,
+        start + 4 * 86_400,
+        1000,
+        |t| u64::from(t % 60 == 0) * 120,
+        60,
+    );
+    assert_eq!(first_page, None);
+    assert!(
+        transitions.iter().all(|t| t.severity == Severity::Ticket),
+        "{transitions:?}"
+    );
+    assert!(transitions.iter().any(|t| t.change == Change::Fired));
+}
+
+#[test]
+fn one_failed_request_at_low_traffic_does_not_page() {
+    // Twelve requests an hour, one of which fails: a 1h burn rate of 83, but a single failure.
+    let slo = spec(BudgetingMethod::Occurrences);
+    let start = 1_800_000_000 - 1_800_000_000 % 60;
+    let mut runtime = SloRuntime::new(&slo, at(start));
+    for minute in 0..120 {
+        let bad = u64::from(minute == 100);
+        if minute % 5 == 0 {
+            runtime.record(at(start + minute * 60), bad, 1).unwrap();
+        } else if bad == 1 {
+            runtime.record(at(start + minute * 60), 1, 1).unwrap();
+        }
+        let evaluation = runtime
+            .evaluate(&slo, at(start + minute * 60 + 59))
+            .unwrap();
+        assert!(
+            evaluation
+                .transitions
+                .iter()
+                .all(|t| t.change != Change::Fired),
+            "minute {minute}"
+        );
+        if (100..105).contains(&minute) {
+            assert!(evaluation.pairs[0].burning && evaluation.pairs[0].guarded);
+        }
+    }
+}
+
+#[test]
+fn silence_raises_the_no_data_alert_and_traffic_resolves_it() {
+    let slo = spec(BudgetingMethod::Occurrences);
+    let start = 1_800_000_000 - 1_800_000_000 % 60;
+    let mut runtime = SloRuntime::new(&slo, at(start));
+    runtime.record(at(start), 0, 10).unwrap();
+    let quiet = runtime.evaluate(&slo, at(start + 14 * 60)).unwrap();
+    assert!(!quiet.no_data);
+    let silent = runtime.evaluate(&slo, at(start + 15 * 60 + 30)).unwrap();
+    assert!(silent.no_data);
+    assert_eq!(silent.transitions.len(), 1);
+    assert_eq!(silent.transitions[0].kind, nines_core::AlertKind::NoData);
+    runtime.record(at(start + 16 * 60), 0, 10).unwrap();
+    let back = runtime.evaluate(&slo, at(start + 16 * 60 + 1)).unwrap();
+    assert_eq!(back.transitions[0].change, Change::Resolved);
+}
+
+#[test]
+fn timeslices_count_bad_minutes() {
+    // 99.9% of minutes must have at least 95% good requests: 43.2 bad minutes a month.
+    let slo = spec(BudgetingMethod::Timeslices {
+        slice: Span::minutes(1),
+        target: Ratio::new(0.95).unwrap(),
+    });
+    let start = 1_800_000_000 - 1_800_000_000 % 60;
+    let mut runtime = SloRuntime::new(&slo, at(start));
+    for minute in 0..600 {
+        // Ten minutes at 10% errors (bad), the rest at 1% errors (good slices).
+        let bad = if (300..310).contains(&minute) { 10 } else { 1 };
+        runtime.record(at(start + minute * 60), bad, 100).unwrap();
+    }
+    let evaluation = runtime.evaluate(&slo, at(start + 600 * 60)).unwrap();
+    assert_eq!(evaluation.budget.consumed, 10.0);
+    assert!((evaluation.budget.allowed - 43.2).abs() < 1e-9);
+    assert!((evaluation.budget.remaining_share - (1.0 - 10.0 / 43.2)).abs() < 1e-9);
+}
