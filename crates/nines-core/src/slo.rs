@@ -242,31 +242,39 @@ impl SloRuntime {
         };
 
         let period = spec.window.nominal_period();
-        let burn_over = |minutes: i64| -> Option<f64> {
+        // Event counts over the last `minutes`, as (bad, total).
+        let events_over = |minutes: i64| {
+            spec.count_kind
+                .bad_and_total(self.counts.sum_last(minutes).sum)
+        };
+        let burn_over = |minutes: i64, events: (u64, u64)| -> Option<f64> {
             match &self.slices {
                 Some(tracker) => {
                     let judged = tracker.verdicts.sum_last(minutes).sum;
                     budget::slice_burn_rate(spec.objective, &spec.method, judged)
                 }
-                None => {
-                    let (bad, total) = spec
-                        .count_kind
-                        .bad_and_total(self.counts.sum_last(minutes).sum);
-                    budget::burn_rate(spec.objective, bad, total)
-                }
+                None => budget::burn_rate(spec.objective, events.0, events.1),
             }
         };
 
         let mut pairs = Vec::with_capacity(spec.policy.pairs.len());
         let mut wanted: Option<Severity> = None;
+        let mut current_burn_rate = None;
+        let current_minutes = spec.policy.current_window.whole_minutes();
+        let mut current_known = false;
         for pair in &spec.policy.pairs {
             let factor = pair.factor(period);
-            let long_burn_rate = burn_over(pair.long_window.whole_minutes());
-            let short_burn_rate = burn_over(pair.short_window.whole_minutes());
+            let long_minutes = pair.long_window.whole_minutes();
+            let long_events = events_over(long_minutes);
+            let long_burn_rate = burn_over(long_minutes, long_events);
+            if long_minutes == current_minutes {
+                current_burn_rate = long_burn_rate;
+                current_known = true;
+            }
+            let short_minutes = pair.short_window.whole_minutes();
+            let short_burn_rate = burn_over(short_minutes, events_over(short_minutes));
             let burning = exceeds(long_burn_rate, factor) && exceeds(short_burn_rate, factor);
-            let (long_bad, long_total) = spec
-                .count_kind
-                .bad_and_total(self.counts.sum_last(pair.long_window.whole_minutes()).sum);
+            let (long_bad, long_total) = long_events;
             let guarded =
                 long_total < spec.policy.min_total_events || long_bad < spec.policy.min_bad_events;
             let reading = PairReading {
@@ -282,6 +290,9 @@ impl SloRuntime {
             }
             pairs.push(reading);
         }
+        if !current_known {
+            current_burn_rate = burn_over(current_minutes, events_over(current_minutes));
+        }
 
         let no_data = spec.policy.no_data.and_then(|rule| {
             let minutes = rule.after.whole_minutes();
@@ -293,7 +304,6 @@ impl SloRuntime {
         let mut transitions = Vec::new();
         self.alerts.step(wanted, no_data, now, &mut transitions);
 
-        let current_burn_rate = burn_over(spec.policy.current_window.whole_minutes());
         let until_reset = match spec.window {
             Window::Rolling(_) => None,
             Window::Calendar(_) => Some(Span::seconds(bounds.end.as_second() - now.as_second())),
