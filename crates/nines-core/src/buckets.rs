@@ -63,28 +63,24 @@ impl Sub for Counts {
     }
 }
 
-/// One tier: running totals at edges `start + i * step`.
+/// One tier: running totals at edges `start + i * STEP`. The step is a constant so that the
+/// index arithmetic on the evaluation path compiles to shifts and multiplications.
 #[derive(Debug, Clone)]
-struct Tier<V> {
+struct Tier<V, const STEP: i64> {
     start: Minute,
-    step: i64,
     values: VecDeque<V>,
 }
 
-impl<V: Accumulate> Tier<V> {
-    fn new(start: Minute, step: i64, value: V) -> Tier<V> {
+impl<V: Accumulate, const STEP: i64> Tier<V, STEP> {
+    fn new(start: Minute, value: V) -> Tier<V, STEP> {
         let mut values = VecDeque::new();
         values.push_back(value);
-        Tier {
-            start,
-            step,
-            values,
-        }
+        Tier { start, values }
     }
 
     /// The edge of the last value.
     fn end(&self) -> Minute {
-        self.start + self.step * (self.values.len() as i64 - 1)
+        self.start + STEP * (self.values.len() as i64 - 1)
     }
 
     fn last(&self) -> V {
@@ -97,14 +93,14 @@ impl<V: Accumulate> Tier<V> {
     /// The value at the first edge at or after `edge`; `edge` must lie within the tier.
     fn at_or_after(&self, edge: Minute) -> (Minute, V) {
         let offset = edge - self.start;
-        let index = (offset + self.step - 1).div_euclid(self.step);
+        let index = (offset + STEP - 1).div_euclid(STEP);
         let index = index.clamp(0, self.values.len() as i64 - 1);
-        (self.start + index * self.step, self.values[index as usize])
+        (self.start + index * STEP, self.values[index as usize])
     }
 
     /// Adds `delta` to every edge strictly after `minute`.
     fn add_after(&mut self, minute: Minute, delta: V) {
-        let first = (minute - self.start).div_euclid(self.step) + 1;
+        let first = (minute - self.start).div_euclid(STEP) + 1;
         let first = first.max(0) as usize;
         for value in self.values.iter_mut().skip(first) {
             *value += delta;
@@ -142,9 +138,9 @@ pub struct WindowSum<V> {
 /// A series of running totals in three tiers; see the module documentation.
 #[derive(Debug, Clone)]
 pub struct TieredSeries<V> {
-    coarse: Tier<V>,
-    medium: Tier<V>,
-    fine: Tier<V>,
+    coarse: Tier<V, COARSE_BUCKET_MINUTES>,
+    medium: Tier<V, MEDIUM_BUCKET_MINUTES>,
+    fine: Tier<V, 1>,
     retention_minutes: i64,
 }
 
@@ -153,13 +149,13 @@ impl<V: Accumulate> TieredSeries<V> {
     /// `retention_minutes` of history (the longest window that will be asked for).
     pub fn new(now: Minute, retention_minutes: i64) -> TieredSeries<V> {
         let edge = now.floor_to(COARSE_BUCKET_MINUTES);
-        let mut fine = Tier::new(edge, 1, V::default());
+        let mut fine = Tier::new(edge, V::default());
         for _ in edge.0..=now.0 {
             fine.values.push_back(V::default());
         }
         let mut series = TieredSeries {
-            coarse: Tier::new(edge, COARSE_BUCKET_MINUTES, V::default()),
-            medium: Tier::new(edge, MEDIUM_BUCKET_MINUTES, V::default()),
+            coarse: Tier::new(edge, V::default()),
+            medium: Tier::new(edge, V::default()),
             fine,
             retention_minutes: retention_minutes.max(FINE_SPAN_MINUTES),
         };
@@ -197,9 +193,9 @@ impl<V: Accumulate> TieredSeries<V> {
             // Nothing retained survives the gap: start over, keeping the running total.
             let total = self.total();
             let edge = now.floor_to(COARSE_BUCKET_MINUTES);
-            self.coarse = Tier::new(edge, COARSE_BUCKET_MINUTES, total);
-            self.medium = Tier::new(edge, MEDIUM_BUCKET_MINUTES, total);
-            self.fine = Tier::new(edge, 1, total);
+            self.coarse = Tier::new(edge, total);
+            self.medium = Tier::new(edge, total);
+            self.fine = Tier::new(edge, total);
             for _ in edge.0..=now.0 {
                 self.fine.values.push_back(total);
             }

@@ -1,0 +1,1 @@
+//! The nines server: HTTP API, intake, evaluator loop and notification delivery.

@@ -1,0 +1,197 @@
+//! The `Store` trait: everything nines keeps durably, and the row types that cross it.
+//!
+//! Two backends implement it: SQLite (the embedded default, one file) and PostgreSQL. Times are
+//! milliseconds since the Unix epoch, bucket positions are minutes since the epoch.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub mod postgres;
+pub mod sqlite;
+
+/// Opens the store a URL names and brings its schema up to date: `sqlite://PATH` (created if
+/// missing) or `postgres://...`.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(postgres::PostgresStore::open(url).await?))
+    } else {
+        Err(StoreError::Url { url: url.to_string(), detail: "expected sqlite://PATH or postgres://...".to_string() })
+    }
+}
+
+/// A store failure. Callers treat all of them as "not durable": intake answers 5xx, the
+/// evaluator keeps its in-memory transitions and tries again next cycle.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("invalid database url {url:?}: {detail}")]
+    Url { url: String, detail: String },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A known SLO: its stable id and what it is called now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SloRow {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    /// When nines first saw this id (ms); kept on later upserts.
+    pub first_seen_ms: i64,
+}
+
+/// Counts of one SLO in one bucket: `bucket_minutes` (1, 10 or 60) starting at `minute`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountRow {
+    pub slo_id: String,
+    pub minute: i64,
+    pub bucket_minutes: i64,
+    pub counted: i64,
+    pub total: i64,
+}
+
+/// Counts to add (to a one-minute bucket, created if missing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountDelta {
+    pub slo_id: String,
+    pub minute: i64,
+    pub counted: i64,
+    pub total: i64,
+}
+
+/// The last sample seen of one pushed counter series, so that resends and out-of-order samples
+/// are not counted twice and counter resets are recognised after a restart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesState {
+    /// A stable key of the series' labels.
+    pub series_key: String,
+    pub last_value: f64,
+    pub last_timestamp_ms: i64,
+}
+
+/// One atomic intake commit: series states and the counts they produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IntakeCommit {
+    pub series: Vec<SeriesState>,
+    pub counts: Vec<CountDelta>,
+}
+
+/// The persisted state of one alert of one SLO.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertStateRow {
+    pub slo_id: String,
+    /// `burn_rate` or `no_data`.
+    pub kind: String,
+    /// `inactive`, `firing` or `resolved`.
+    pub state: String,
+    /// `page` or `ticket`.
+    pub severity: String,
+    /// When it entered this state (ms).
+    pub since_ms: i64,
+}
+
+/// One entry of the append-only event log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    /// Assigned by the store, increasing.
+    pub id: i64,
+    pub at_ms: i64,
+    /// For example `alert.fired`, `alert.resolved`, `alert.superseded`.
+    pub kind: String,
+    pub slo_id: Option<String>,
+    /// Who or what caused it (`evaluator`, a user).
+    pub actor: String,
+    /// JSON.
+    pub payload: String,
+}
+
+/// A notification waiting to be delivered at least once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    /// Assigned by the store.
+    pub id: i64,
+    /// Unique: the receiver drops duplicates by it.
+    pub idempotency_key: String,
+    /// The name of the configured channel.
+    pub channel: String,
+    /// JSON body.
+    pub payload: String,
+    pub created_ms: i64,
+    pub attempts: i64,
+    pub next_attempt_ms: i64,
+    pub delivered_ms: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// Alert states, events and notifications from one evaluation, written in one transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransitionCommit {
+    pub states: Vec<AlertStateRow>,
+    /// `id` is ignored; the store assigns it.
+    pub events: Vec<EventRow>,
+    /// `id` is ignored; a row whose idempotency key exists already is skipped.
+    pub outbox: Vec<OutboxRow>,
+}
+
+/// A point of an SLO's budget history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotRow {
+    pub slo_id: String,
+    pub at_ms: i64,
+    pub remaining_share: f64,
+    pub sli: Option<f64>,
+    pub bad: i64,
+    pub total: i64,
+    pub burn_rate_1h: Option<f64>,
+}
+
+/// Which events to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventQuery {
+    pub slo_id: Option<String>,
+    /// Only events with a larger id.
+    pub after_id: Option<i64>,
+    pub limit: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Registers SLOs by id, keeping `first_seen_ms` of known ones.
+    async fn upsert_slos(&self, slos: &[SloRow]) -> Result<()>;
+    async fn slos(&self) -> Result<Vec<SloRow>>;
+
+    /// Writes series states and adds counts, all or nothing.
+    async fn commit_intake(&self, commit: &IntakeCommit) -> Result<()>;
+    async fn series_states(&self) -> Result<Vec<SeriesState>>;
+    /// Count rows (of one SLO, or of all) whose bucket starts at or after `minute`, ordered by
+    /// SLO id and then oldest first.
+    async fn counts_since(&self, slo_id: Option<&str>, minute: i64) -> Result<Vec<CountRow>>;
+    /// Merges one-minute rows that start before `before_minute` into rows of `bucket_minutes`
+    /// (aligned to multiples of it), keeping every sum; returns how many rows were merged away.
+    async fn compact_counts(&self, before_minute: i64, bucket_minutes: i64) -> Result<u64>;
+    /// Deletes rows whose bucket ends at or before `before_minute`.
+    async fn delete_counts_before(&self, before_minute: i64) -> Result<u64>;
+
+    async fn alert_states(&self) -> Result<Vec<AlertStateRow>>;
+    /// Upserts alert states, appends events and enqueues notifications in one transaction.
+    async fn commit_transitions(&self, commit: &TransitionCommit) -> Result<()>;
+    /// Events in id order.
+    async fn events(&self, query: &EventQuery) -> Result<Vec<EventRow>>;
+
+    async fn record_snapshots(&self, rows: &[SnapshotRow]) -> Result<()>;
+    /// Snapshots of one SLO with `from_ms <= at_ms < to_ms`, oldest first.
+    async fn snapshots(&self, slo_id: &str, from_ms: i64, to_ms: i64) -> Result<Vec<SnapshotRow>>;
+
+    /// Undelivered notifications due at `now_ms`, oldest first.
+    async fn due_messages(&self, now_ms: i64, limit: i64) -> Result<Vec<OutboxRow>>;
+    async fn mark_delivered(&self, id: i64, at_ms: i64) -> Result<()>;
+    async fn mark_retry(&self, id: i64, attempts: i64, next_attempt_ms: i64, error: &str) -> Result<()>;
+    /// Undelivered notifications.
+    async fn outbox_depth(&self) -> Result<u64>;
+}
