@@ -8,7 +8,8 @@
 //!   pair's burn-rate factor is exactly `T`. `period` is the SLO window's nominal length.
 //! - Severity: `page`, `critical`, `high`, `urgent`, `emergency`, `error`, `sev0`..`sev2`, `p0`..`p2`
 //!   (any case) page; every other severity (`warning`, `ticket`, `low`...) opens a ticket.
-//! - `alertWhenBreaching: false` keeps the policy's conditions out of the pairs;
+//! - `alertWhenBreaching: false` keeps the policy's conditions out of the pairs (when it is
+//!   omitted the conditions are used: a policy lists conditions to fire on them);
 //!   `alertWhenNoData: true` turns on the no-data rule (after 15 minutes, at the policy's
 //!   highest severity); without it an SLO with alert policies has no no-data alert.
 //! - What does not fit is reported as a warning and left out: `op: lt`/`lte` (nines alerts on
@@ -36,7 +37,7 @@ use crate::catalog::{AlertingMeta, ThresholdOp};
 use crate::diag::Report;
 
 /// A burn-rate condition, checked.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Condition {
     pub name: String,
     /// Where its spec is written.
@@ -46,14 +47,6 @@ pub(crate) struct Condition {
     pub threshold: f64,
     pub lookback: Shorthand,
     pub alert_after: Option<Shorthand>,
-}
-
-impl PartialEq for Place {
-    fn eq(&self, other: &Place) -> bool {
-        self.doc.file == other.doc.file
-            && self.doc.prefix == other.doc.prefix
-            && self.path == other.path
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -458,7 +451,8 @@ fn pair_for(
         report.push(at.warning(
             "op",
             format!(
-                "SLO {slo_name:?}: op {} is not used: nines alerts when the burn rate rises above a threshold, so this condition is left out",
+                "SLO {slo_name:?}, condition {:?}: op {} is not used: nines alerts when the burn rate rises above a threshold, so this condition is left out",
+                condition.name,
                 op_name(condition.op)
             ),
         ));
@@ -467,7 +461,7 @@ fn pair_for(
     if condition.threshold <= 0.0 {
         report.push(at.warning(
             "threshold",
-            format!("SLO {slo_name:?}: a burn-rate threshold of {} always holds; this condition is left out", condition.threshold),
+            format!("SLO {slo_name:?}, condition {:?}: a burn-rate threshold of {} always holds; this condition is left out", condition.name, condition.threshold),
         ));
         return Ok(None);
     }
@@ -477,7 +471,8 @@ fn pair_for(
         report.push(at.error(
             "threshold",
             format!(
-                "SLO {slo_name:?}: burn rate {} over {} spends {:.0}% of the {period} budget before it fires; use at most {:.4} for this lookback window",
+                "SLO {slo_name:?}, condition {:?}: burn rate {} over {} spends {:.0}% of the {period} budget before it fires; use at most {:.4} for this lookback window",
+                condition.name,
                 condition.threshold,
                 condition.lookback,
                 share * 100.0,
@@ -490,7 +485,8 @@ fn pair_for(
         report.push(at.warning(
             "alertAfter",
             format!(
-                "SLO {slo_name:?}: alertAfter {alert_after} is not used: nines fires once both the {} window and its {} short window burn",
+                "SLO {slo_name:?}, condition {:?}: alertAfter {alert_after} is not used: nines fires once both the {} window and its {} short window burn",
+                condition.name,
                 condition.lookback,
                 short_window(long_window)
             ),

@@ -407,6 +407,13 @@ impl<'a> Names<'a> {
         names
     }
 
+    /// Whether `object` is the one its name refers to (not a later duplicate).
+    fn is_first(&self, object: &Object) -> bool {
+        self.by_kind
+            .get(&(object.kind, object.meta.name.as_str()))
+            .is_some_and(|first| std::ptr::eq(*first, object))
+    }
+
     fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &'a Object> + '_ {
         self.by_kind
             .iter()
@@ -482,25 +489,24 @@ pub fn finish(context: &mut LoadContext) {
         policies,
         alerts: alert_tables,
     };
-    for object in &pending.objects {
+    // In file order; a duplicate (already reported) is not converted.
+    for object in pending
+        .objects
+        .iter()
+        .filter(|object| names.is_first(object))
+    {
         match &object.body {
             Body::Service(spec) => {
-                let is_first = names
-                    .by_kind
-                    .get(&(Kind::Service, object.meta.name.as_str()))
-                    .is_some_and(|first| std::ptr::eq(*first, object));
-                if is_first {
-                    context.catalog.services.push(Service {
-                        id: object.meta.name.clone(),
-                        display_name: object.meta.display_name.clone(),
-                        description: spec.description.clone(),
-                        owner: None,
-                        tier: None,
-                        runbooks: Vec::new(),
-                        labels: object.meta.labels.clone(),
-                        origin: object.place.origin(),
-                    });
-                }
+                context.catalog.services.push(Service {
+                    id: object.meta.name.clone(),
+                    display_name: object.meta.display_name.clone(),
+                    description: spec.description.clone(),
+                    owner: None,
+                    tier: None,
+                    runbooks: Vec::new(),
+                    labels: object.meta.labels.clone(),
+                    origin: object.place.origin(),
+                });
             }
             Body::Slo(spec) => {
                 let defs = slo::convert(

@@ -245,6 +245,7 @@ fn read_ratio(
             .values()
             .map(|source| source.source_type.as_str())
             .collect();
+        types.sort_unstable();
         types.dedup();
         return Some(Shape::Ratio {
             sli: Sli::External {
@@ -397,6 +398,12 @@ fn flatten_source(role: &str, source: &RawMetricSource, out: &mut BTreeMap<Strin
 
 fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, String>) {
     match value {
+        Value::Mapping(map) if map.is_empty() => {
+            out.insert(prefix.to_string(), "{}".to_string());
+        }
+        Value::Sequence(items) if items.is_empty() => {
+            out.insert(prefix.to_string(), "[]".to_string());
+        }
         Value::Mapping(map) => {
             for (key, item) in map {
                 let key = match key {

@@ -249,7 +249,8 @@ pub(crate) fn convert(
     defs
 }
 
-/// `name` for a single objective; `name-<displayName>` (or `name-<index>`) for several.
+/// `name` for a single objective; `name-<displayName>` (or `name-<index>`) for several. A name
+/// that is not a valid id is lowercased with other characters turned into `-`.
 fn objective_id(
     name: &str,
     objective: &RawObjective,
@@ -257,7 +258,11 @@ fn objective_id(
     several: bool,
     used: &mut BTreeSet<String>,
 ) -> String {
-    let base = sanitize(name);
+    let base = if SloId::new(name).is_ok() {
+        name.to_string()
+    } else {
+        sanitize(name)
+    };
     if !several {
         return base;
     }
@@ -726,6 +731,10 @@ mod tests {
         assert_eq!(
             objective_id("My SLO", &objective(Some("???")), 3, true, &mut used),
             "my-slo-3"
+        );
+        assert_eq!(
+            objective_id("Web_Frontend", &objective(None), 0, false, &mut used),
+            "Web_Frontend"
         );
     }
 }

@@ -813,7 +813,7 @@ fn alert_conditions_that_do_not_fit_are_reported() {
     let loaded = check(
         &[("policy.yaml", &lte), ("slo.yaml", &slo)],
         &[
-            r#"policy.yaml:10:5: warning: spec.condition.op: SLO "api": op lte is not used: nines alerts when the burn rate rises above a threshold, so this condition is left out"#,
+            r#"policy.yaml:10:5: warning: spec.condition.op: SLO "api", condition "condition": op lte is not used: nines alerts when the burn rate rises above a threshold, so this condition is left out"#,
             "slo.yaml:29:3: warning: spec.alertPolicies: no condition of these alert policies maps to a burn-rate pair; nines uses its default multi-window policy",
         ],
     );
@@ -827,7 +827,7 @@ fn alert_conditions_that_do_not_fit_are_reported() {
     let loaded = check(
         &[("policy.yaml", &too_high), ("slo.yaml", &slo)],
         &[
-            r#"policy.yaml:11:5: error: spec.condition.threshold: SLO "api": burn rate 200 over 1d spends 714% of the 28d budget before it fires; use at most 28.0000 for this lookback window"#,
+            r#"policy.yaml:11:5: error: spec.condition.threshold: SLO "api", condition "condition": burn rate 200 over 1d spends 714% of the 28d budget before it fires; use at most 28.0000 for this lookback window"#,
         ],
     );
     assert!(loaded.catalog.slos.is_empty());
@@ -836,7 +836,7 @@ fn alert_conditions_that_do_not_fit_are_reported() {
     let loaded = check(
         &[("policy.yaml", &fits), ("slo.yaml", &slo)],
         &[
-            r#"policy.yaml:13:5: warning: spec.condition.alertAfter: SLO "api": alertAfter 5m is not used: nines fires once both the 1d window and its 2h short window burn"#,
+            r#"policy.yaml:13:5: warning: spec.condition.alertAfter: SLO "api", condition "condition": alertAfter 5m is not used: nines fires once both the 1d window and its 2h short window burn"#,
         ],
     );
     let pair = loaded.catalog.slos[0].spec.policy.pairs[0];
