@@ -913,3 +913,174 @@ mod properties {
         }
     }
 }
+
+/// An SLI document with `RATIO` replaced by the body of its `ratioMetric`.
+fn sli_with(ratio: &str) -> String {
+    format!(
+        "apiVersion: openslo/v1\nkind: SLI\nmetadata:\n  name: s\nspec:\n  ratioMetric:\n{ratio}"
+    )
+}
+
+#[test]
+fn sli_shapes_are_checked() {
+    let prom = |query: &str| {
+        format!(
+            "      metricSource:\n        type: Prometheus\n        spec:\n          query: {query}\n"
+        )
+    };
+    let datadog =
+        "      metricSource:\n        type: Datadog\n        spec:\n          query: sum:hits{*}\n";
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            sli_with(&format!("    good:\n{}    bad:\n{}    total:\n{}", prom("a"), prom("b"), prom("c"))),
+            vec!["x.yaml:12:5: error: spec.ratioMetric.bad: a ratioMetric has `good` or `bad`, not both"],
+        ),
+        (
+            sli_with(&format!("    total:\n{}", prom("a"))),
+            vec!["x.yaml:6:3: error: spec.ratioMetric: a ratioMetric with `total` needs `good` or `bad`"],
+        ),
+        (
+            sli_with(&format!("    raw:\n{}", prom("a"))),
+            vec!["x.yaml:6:3: error: spec.ratioMetric.rawType: `raw` needs `rawType`: success or failure"],
+        ),
+        (
+            sli_with(&format!("    counter: false\n    good:\n{}    total:\n{}", prom("a"), prom("b"))),
+            vec!["x.yaml:7:5: error: spec.ratioMetric.counter: counter: false (gauges) is not supported for Prometheus ratio metrics: nines reads good, bad and total as counters"],
+        ),
+        (
+            sli_with(&format!("    good:\n{}    total:\n{datadog}", prom("a"))),
+            vec!["x.yaml:6:3: error: spec.ratioMetric: metric sources mix Prometheus with other types (good: Prometheus, total: Datadog); nines cannot combine them"],
+        ),
+        (
+            sli_with("    good:\n      metricSource:\n        type: Prometheus\n        spec:\n          promql: up\n    total:\n      metricSource:\n        type: Prometheus\n        spec: {}\n"),
+            vec![
+                "x.yaml:10:9: error: spec.ratioMetric.good.metricSource.spec: a Prometheus metric source needs `query`, a PromQL query",
+                "x.yaml:15:9: error: spec.ratioMetric.total.metricSource.spec: metric source `spec` must not be empty",
+            ],
+        ),
+        (
+            sli_with(&format!("    good:\n{}      extra: 1\n    total:\n{}", prom("a"), prom("b"))),
+            vec!["x.yaml:12:7: error: spec.ratioMetric.good.extra: unknown field `extra`, expected `metricSource`"],
+        ),
+        (
+            "apiVersion: openslo/v1\nkind: SLI\nmetadata:\n  name: s\nspec:\n  thresholdMetric:\n    metricSource:\n      type: prometheus\n      spec:\n        query: up\n        step: 1m\n".to_string(),
+            vec![r#"x.yaml:11:9: warning: spec.thresholdMetric.metricSource.spec.step: "step" is not used: nines reads only `query` from a Prometheus metric source"#],
+        ),
+        (
+            "apiVersion: openslo/v1\nkind: SLI\nmetadata:\n  name: s\nspec: {}\n".to_string(),
+            vec!["x.yaml:5:1: error: spec: an SLI needs `thresholdMetric` or `ratioMetric`"],
+        ),
+    ];
+    let mut mismatches = Vec::new();
+    for (text, expected) in cases {
+        let got: Vec<String> = load(&[("x.yaml", &text)])
+            .report
+            .diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if got != expected {
+            mismatches.push(format!(
+                "input:\n{text}\nexpected: {expected:#?}\ngot: {got:#?}"
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
+}
+
+#[test]
+fn raw_ratios_become_error_ratios() {
+    let raw = |raw_type: &str| {
+        sli_with(&format!(
+            "    rawType: {raw_type}\n    raw:\n      metricSource:\n        type: Prometheus\n        spec:\n          query: avg_over_time(ok_ratio[{{{{.window}}}}])\n"
+        ))
+    };
+    let slo = "apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: ratio\nspec:\n  service: a\n  indicatorRef: s\n  budgetingMethod: Occurrences\n  objectives:\n    - target: 0.99\n";
+    for (raw_type, expected) in [
+        ("success", "1 - (avg_over_time(ok_ratio[{{.window}}]))"),
+        ("failure", "avg_over_time(ok_ratio[{{.window}}])"),
+    ] {
+        let loaded = check(&[("sli.yaml", &raw(raw_type)), ("slo.yaml", slo)], &[]);
+        assert_eq!(
+            loaded.catalog.slos[0].sli,
+            Sli::RawErrorRatio {
+                error_ratio: expected.to_string()
+            }
+        );
+        assert_eq!(loaded.catalog.slos[0].spec.count_kind, CountKind::Bad);
+    }
+}
+
+#[test]
+fn metric_source_types_must_agree_with_their_data_source() {
+    let data_source =
+        "apiVersion: openslo/v1\nkind: DataSource\nmetadata:\n  name: dd\nspec:\n  type: Datadog\n";
+    let sli = "apiVersion: openslo/v1\nkind: SLI\nmetadata:\n  name: s\nspec:\n  thresholdMetric:\n    metricSource:\n      metricSourceRef: dd\n      type: Prometheus\n      spec:\n        query: up\n";
+    check(
+        &[("ds.yaml", data_source), ("sli.yaml", sli)],
+        &[
+            r#"sli.yaml:9:7: error: spec.thresholdMetric.metricSource.type: type "Prometheus" does not match DataSource "dd", which is of type "Datadog""#,
+        ],
+    );
+}
+
+#[test]
+fn composite_objectives_each_take_their_indicator() {
+    let slo = r#"
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: checkout
+spec:
+  service: shop
+  budgetingMethod: Occurrences
+  objectives:
+    - displayName: Errors
+      target: 0.99
+      compositeWeight: 2
+      indicatorRef: api-errors
+    - displayName: Missing
+      target: 0.9
+      indicatorRef: nothing
+"#;
+    check(
+        &[("shared.yaml", SHARED_OBJECTS), ("slo.yaml", slo)],
+        &[
+            "slo.yaml:12:7: warning: spec.objectives[0].compositeWeight: compositeWeight 2 is not used: nines tracks each objective of a composite SLO as its own SLO",
+            r#"slo.yaml:16:7: error: spec.objectives[1].indicatorRef: SLI "nothing" is not defined in the files read"#,
+        ],
+    );
+    let fixed = slo.replace("indicatorRef: nothing", "indicatorRef: api-errors");
+    let loaded = load(&[("shared.yaml", SHARED_OBJECTS), ("slo.yaml", &fixed)]);
+    let ids: Vec<&str> = loaded
+        .catalog
+        .slos
+        .iter()
+        .map(|slo| slo.id.as_str())
+        .collect();
+    assert_eq!(ids, ["checkout-errors", "checkout-missing"]);
+
+    let both = slo.replace(
+        "  budgetingMethod",
+        "  indicatorRef: api-errors\n  budgetingMethod",
+    );
+    let loaded = load(&[("shared.yaml", SHARED_OBJECTS), ("slo.yaml", &both)]);
+    let errors: Vec<String> = loaded.report.errors().map(ToString::to_string).collect();
+    assert_eq!(
+        errors[0],
+        "slo.yaml:6:1: error: spec: an SLO has its indicator either on `spec` or on each objective (composite), not both"
+    );
+}
+
+#[test]
+fn duplicate_slo_names_are_reported_once() {
+    let slo = slo_with("Occurrences", ROLLING, "target: 0.99");
+    let loaded = check(
+        &[("a.yaml", &slo), ("b.yaml", &slo)],
+        &[
+            r#"b.yaml:4:3: error: metadata.name: duplicate SLO name "api": also defined at a.yaml:1"#,
+        ],
+    );
+    assert_eq!(loaded.catalog.slos.len(), 1);
+    assert_eq!(loaded.catalog.slos[0].origin.file, "a.yaml");
+}
