@@ -16,8 +16,12 @@
 //!   burn rates rising above a threshold), `alertAfter` (the short window already stops
 //!   one-off spikes from firing). A condition that would spend more than the whole budget
 //!   before firing is an error.
-//! - An SLO without alert policies, or whose policies give no pair, gets
-//!   [`AlertPolicy::workbook`].
+//! - An SLO without alert policies, or whose policies give no pair, gets the default policy:
+//!   the alert windows given for its period ([`LoadOptions::alert_windows`]), else
+//!   [`AlertPolicy::workbook`]. Pairs mapped from conditions keep the default's traffic guards
+//!   and current window.
+//!
+//! [`LoadOptions::alert_windows`]: crate::LoadOptions::alert_windows
 //! - `alertWhenResolved` is read and not used: nines always records resolutions. Policy and
 //!   notification target names are kept as annotations of the SLO's alerts.
 
@@ -363,13 +367,14 @@ pub(crate) fn check_inline_kind(
 pub(crate) fn policy_for_slo(
     policies: &[Rc<Policy>],
     period: Span,
+    default_policy: &AlertPolicy,
     slo_name: &str,
     slo_place: &Place,
     report: &mut Report,
 ) -> Option<(AlertPolicy, AlertingMeta)> {
     let mut alerting = AlertingMeta::default();
     if policies.is_empty() {
-        return Some((AlertPolicy::workbook(), alerting));
+        return Some((default_policy.clone(), alerting));
     }
     let names: Vec<&str> = policies.iter().map(|policy| policy.name.as_str()).collect();
     alerting
@@ -418,13 +423,13 @@ pub(crate) fn policy_for_slo(
             "alertPolicies",
             "no condition of these alert policies maps to a burn-rate pair; nines uses its default multi-window policy",
         ));
-        let mut policy = AlertPolicy::workbook();
+        let mut policy = default_policy.clone();
         if no_data.is_none() {
             policy.no_data = None;
         }
         return Some((policy, alerting));
     }
-    let defaults = AlertPolicy::workbook();
+    let defaults = default_policy;
     let policy = AlertPolicy {
         pairs,
         min_total_events: defaults.min_total_events,

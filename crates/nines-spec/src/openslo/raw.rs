@@ -78,19 +78,23 @@ pub struct RawServiceSpec {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawSliSpec {
     pub description: Option<String>,
-    pub threshold_metric: Option<RawMetric>,
-    pub ratio_metric: Option<RawRatioMetric>,
+    /// A [`RawMetric`], decoded on its own.
+    pub threshold_metric: Option<Value>,
+    /// A [`RawRatioMetric`], decoded on its own.
+    pub ratio_metric: Option<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawRatioMetric {
     pub counter: Option<bool>,
-    pub good: Option<RawMetric>,
-    pub bad: Option<RawMetric>,
-    pub total: Option<RawMetric>,
+    /// Each a [`RawMetric`], decoded on its own so that a problem in one does not hide the
+    /// others.
+    pub good: Option<Value>,
+    pub bad: Option<Value>,
+    pub total: Option<Value>,
     pub raw_type: Option<String>,
-    pub raw: Option<RawMetric>,
+    pub raw: Option<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

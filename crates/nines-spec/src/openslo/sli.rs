@@ -110,9 +110,10 @@ pub(crate) fn read_sli(
             report.push(place.error("", "an SLI needs `thresholdMetric` or `ratioMetric`"));
             None
         }
-        (Some(metric), None) => {
+        (Some(value), None) => {
             let metric_place = place.at("thresholdMetric");
-            let source = read_source(&metric_place, metric, data_sources, report)?;
+            let metric: RawMetric = metric_place.decode(value, report)?;
+            let source = read_source(&metric_place, &metric, data_sources, report)?;
             let mut detail = BTreeMap::new();
             flatten_source("threshold", &metric.metric_source, &mut detail);
             Some(Shape::Threshold(ThresholdSource {
@@ -121,7 +122,11 @@ pub(crate) fn read_sli(
                 detail,
             }))
         }
-        (None, Some(ratio)) => read_ratio(&place.at("ratioMetric"), ratio, data_sources, report),
+        (None, Some(value)) => {
+            let ratio_place = place.at("ratioMetric");
+            let ratio: RawRatioMetric = ratio_place.decode(value, report)?;
+            read_ratio(&ratio_place, &ratio, data_sources, report)
+        }
     }
 }
 
@@ -131,7 +136,7 @@ fn read_ratio(
     data_sources: &BTreeMap<String, String>,
     report: &mut Report,
 ) -> Option<Shape> {
-    let roles: Vec<(&str, &RawMetric)> = [
+    let roles: Vec<(&str, &Value)> = [
         ("good", &ratio.good),
         ("bad", &ratio.bad),
         ("total", &ratio.total),
@@ -192,12 +197,22 @@ fn read_ratio(
         );
     }
 
+    let mut metrics = Vec::new();
     let mut sources = BTreeMap::new();
-    for (role, metric) in &roles {
-        if let Some(source) = read_source(&place.at(role), metric, data_sources, report) {
-            sources.insert(*role, source);
-        } else {
-            shape_ok = false;
+    for (role, value) in &roles {
+        let role_place = place.at(role);
+        let source = role_place
+            .decode::<RawMetric>(value, report)
+            .and_then(|metric| {
+                let source = read_source(&role_place, &metric, data_sources, report)?;
+                metrics.push((*role, metric));
+                Some(source)
+            });
+        match source {
+            Some(source) => {
+                sources.insert(*role, source);
+            }
+            None => shape_ok = false,
         }
     }
     if !shape_ok {
@@ -238,7 +253,7 @@ fn read_ratio(
         if let Some(raw_type) = &ratio.raw_type {
             detail.insert("rawType".to_string(), raw_type.clone());
         }
-        for (role, metric) in &roles {
+        for (role, metric) in &metrics {
             flatten_source(role, &metric.metric_source, &mut detail);
         }
         let mut types: Vec<&str> = sources

@@ -7,7 +7,8 @@ use std::rc::Rc;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use nines_core::{
-    BudgetingMethod, CalendarUnit, CalendarWindow, Objective, Ratio, SloSpec, Span, Window,
+    AlertPolicy, BudgetingMethod, CalendarUnit, CalendarWindow, Objective, Ratio, SloSpec, Span,
+    Window,
 };
 use yaml_serde::Value;
 
@@ -139,9 +140,16 @@ pub(crate) fn convert(
     else {
         return Vec::new();
     };
+    let period = window.nominal_period();
+    let default_policy = options
+        .alert_windows
+        .get(&period)
+        .cloned()
+        .unwrap_or_else(AlertPolicy::workbook);
     let alerting_result = alerting::policy_for_slo(
         &policies,
-        window.nominal_period(),
+        period,
+        &default_policy,
         &meta.name,
         &spec_place,
         report,

@@ -1084,3 +1084,32 @@ fn duplicate_slo_names_are_reported_once() {
     assert_eq!(loaded.catalog.slos.len(), 1);
     assert_eq!(loaded.catalog.slos[0].origin.file, "a.yaml");
 }
+
+#[test]
+fn every_broken_metric_of_a_ratio_is_reported() {
+    let text = sli_with(
+        "    good:\n      metricSource:\n        typ: Prometheus\n        spec: {query: up}\n    total:\n      metricSource:\n        type: Prometheus\n        spec: [up]\n",
+    );
+    check(
+        &[("x.yaml", &text)],
+        &[
+            "x.yaml:9:9: error: spec.ratioMetric.good.metricSource.typ: unknown field `typ`, expected one of `metricSourceRef`, `type`, `spec`",
+            "x.yaml:14:9: error: spec.ratioMetric.total.metricSource.spec: invalid type: sequence, expected a map",
+        ],
+    );
+}
+
+#[test]
+fn slos_without_alert_policies_take_the_alert_windows_for_their_period() {
+    let mut custom = nines_core::AlertPolicy::workbook();
+    custom.pairs.truncate(1);
+    custom.no_data = None;
+    let options = LoadOptions {
+        alert_windows: BTreeMap::from([(Span::days(28), custom.clone())]),
+        ..LoadOptions::default()
+    };
+    let text = slo_with("Occurrences", ROLLING, "target: 0.99");
+    let loaded = load_texts(&files(&[("x.yaml", &text)]), &options);
+    assert!(loaded.report.diagnostics.is_empty(), "{}", loaded.report);
+    assert_eq!(loaded.catalog.slos[0].spec.policy, custom);
+}
