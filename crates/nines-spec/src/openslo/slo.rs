@@ -135,25 +135,27 @@ pub(crate) fn convert(
         ));
     }
 
-    let (Some((window, window_from_file)), Some(method_kind), Some(policies)) =
-        (window, method_kind, policies)
-    else {
-        return Vec::new();
+    // Objectives are checked even when the window or policies are broken, so that every
+    // problem is reported at once.
+    let alerting_result = match (&window, &policies) {
+        (Some((window, _)), Some(policies)) => {
+            let period = window.nominal_period();
+            let default_policy = options
+                .alert_windows
+                .get(&period)
+                .cloned()
+                .unwrap_or_else(AlertPolicy::workbook);
+            alerting::policy_for_slo(
+                policies,
+                period,
+                &default_policy,
+                &meta.name,
+                &spec_place,
+                report,
+            )
+        }
+        _ => None,
     };
-    let period = window.nominal_period();
-    let default_policy = options
-        .alert_windows
-        .get(&period)
-        .cloned()
-        .unwrap_or_else(AlertPolicy::workbook);
-    let alerting_result = alerting::policy_for_slo(
-        &policies,
-        period,
-        &default_policy,
-        &meta.name,
-        &spec_place,
-        report,
-    );
 
     let mut defs = Vec::new();
     let mut used_ids = BTreeSet::new();
@@ -191,7 +193,7 @@ pub(crate) fn convert(
             ));
         }
         let target = read_target(item, objective, report);
-        let method = read_method(item, objective, method_kind, report);
+        let method = method_kind.and_then(|kind| read_method(item, objective, kind, report));
         let threshold = indicator
             .as_ref()
             .and_then(|shape| read_threshold(item, objective, shape, report));
@@ -212,6 +214,7 @@ pub(crate) fn convert(
             Some(threshold),
             Some(id),
             Some((policy, alerting)),
+            Some((window, window_from_file)),
             true,
         ) = (
             indicator,
@@ -220,6 +223,7 @@ pub(crate) fn convert(
             threshold,
             id,
             alerting_result.clone(),
+            window.clone(),
             ok,
         )
         else {

@@ -1113,3 +1113,19 @@ fn slos_without_alert_policies_take_the_alert_windows_for_their_period() {
     assert!(loaded.report.diagnostics.is_empty(), "{}", loaded.report);
     assert_eq!(loaded.catalog.slos[0].spec.policy, custom);
 }
+
+#[test]
+fn objectives_are_checked_even_when_the_window_is_broken() {
+    let text = slo_with(
+        "Occurrences",
+        "duration: 5s\n      isRolling: true",
+        "target: 99",
+    );
+    check(
+        &[("x.yaml", &text)],
+        &[
+            r#"x.yaml:25:7: error: spec.timeWindow[0].duration: invalid duration "5s": unit 's' is not one of m, h, d, w, M, Q, Y"#,
+            "x.yaml:28:7: error: spec.objectives[0].target: objective 99 must be strictly between 0 and 1 (0% and 100% leave no usable error budget)",
+        ],
+    );
+}
