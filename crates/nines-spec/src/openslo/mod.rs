@@ -2,8 +2,15 @@
 //!
 //! Reading happens in two stages. [`read`] decodes each document's envelope, metadata and
 //! spec (raw serde structs with unknown fields rejected) and keeps the object in [`Pending`].
-//! [`finish`] runs once every file is read: it builds one name table per kind (a duplicate name
-//! is an error), resolves references, and converts services and SLOs into the [`Catalog`].
+//! [`finish`] runs once every file is read: it builds one name table per kind, resolves
+//! references, and converts services and SLOs into the [`Catalog`]. A second object of a kind
+//! with a name already taken is an error, except for `Service`: a service carries no behaviour
+//! in nines, so a second definition is a warning and the first one is kept (OpenSLO's own
+//! examples define `example-service` twice).
+//!
+//! Metadata: labels are kept (a list value joined with `,`), annotations are read and checked
+//! but have no place in the catalog; a display name is kept for services. Every field of a
+//! metric source nines does not query is kept in [`Sli::External`].
 //!
 //! References and how strictly they are held:
 //! - `indicatorRef` (SLO or composite objective) to an `SLI`, `alertPolicyRef` to an
@@ -21,6 +28,7 @@
 //! parent and are not entered in the name tables.
 //!
 //! [`Catalog`]: crate::Catalog
+//! [`Sli::External`]: crate::Sli::External
 
 mod alerting;
 mod raw;
