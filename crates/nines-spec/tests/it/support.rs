@@ -9,6 +9,7 @@ pub fn conformance(relative: &str) -> PathBuf {
 }
 
 /// `examples/...` relative to the repository root.
+#[allow(dead_code)]
 pub fn example(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../examples")
