@@ -18,7 +18,10 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         Ok(Arc::new(postgres::PostgresStore::open(url).await?))
     } else {
-        Err(StoreError::Url { url: url.to_string(), detail: "expected sqlite://PATH or postgres://...".to_string() })
+        Err(StoreError::Url {
+            url: url.to_string(),
+            detail: "expected sqlite://PATH or postgres://...".to_string(),
+        })
     }
 }
 
@@ -191,7 +194,13 @@ pub trait Store: Send + Sync + 'static {
     /// Undelivered notifications due at `now_ms`, oldest first.
     async fn due_messages(&self, now_ms: i64, limit: i64) -> Result<Vec<OutboxRow>>;
     async fn mark_delivered(&self, id: i64, at_ms: i64) -> Result<()>;
-    async fn mark_retry(&self, id: i64, attempts: i64, next_attempt_ms: i64, error: &str) -> Result<()>;
+    async fn mark_retry(
+        &self,
+        id: i64,
+        attempts: i64,
+        next_attempt_ms: i64,
+        error: &str,
+    ) -> Result<()>;
     /// Undelivered notifications.
     async fn outbox_depth(&self) -> Result<u64>;
 }

@@ -6,6 +6,9 @@ pub struct PostgresStore {}
 
 impl PostgresStore {
     pub async fn open(url: &str) -> Result<PostgresStore> {
-        Err(StoreError::Url { url: url.to_string(), detail: "postgres backend not built yet".to_string() })
+        Err(StoreError::Url {
+            url: url.to_string(),
+            detail: "postgres backend not built yet".to_string(),
+        })
     }
 }
