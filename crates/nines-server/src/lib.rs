@@ -1,1 +1,4 @@
 //! The nines server: HTTP API, intake, evaluator loop and notification delivery.
+
+pub mod evaluator;
+pub mod simulate;

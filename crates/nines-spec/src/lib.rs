@@ -8,6 +8,7 @@ pub mod generate;
 pub mod native;
 pub mod openslo;
 pub mod promql;
+pub mod scenario;
 pub mod sloth;
 pub mod source;
 pub mod yaml;
@@ -107,6 +108,10 @@ fn dispatch(doc: &SourceDoc, context: &mut LoadContext) {
     let api_version = doc.top_str("apiVersion");
     let kind = doc.top_str("kind");
     match (version, api_version, kind) {
+        (Some("nines/v1"), None, _) if doc.value.get("scenario").is_some() => {
+            // A simulation scenario: checked, not part of the catalog.
+            let _ = scenario::read_document(doc, context);
+        }
         (Some("nines/v1"), None, _) => native::read(doc, context),
         (Some("prometheus/v1"), None, _) => sloth::read_prometheus_v1(doc, context),
         (_, Some("sloth.slok.dev/v1"), Some("PrometheusServiceLevel")) => sloth::read_kubernetes(doc, context),

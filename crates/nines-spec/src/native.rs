@@ -102,8 +102,9 @@ struct RawNoData {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawAlertPolicy {
-    id: String,
+pub(crate) struct RawAlertPolicy {
+    #[serde(default)]
+    pub(crate) id: String,
     #[serde(default)]
     pairs: Option<Vec<RawPair>>,
     #[serde(default)]
@@ -263,6 +264,12 @@ pub fn read(doc: &SourceDoc, context: &mut LoadContext) {
             continue;
         };
         let id = raw.id.clone();
+        if id.is_empty() {
+            context
+                .report
+                .push(doc.error(&path, "an alert policy needs an id"));
+            continue;
+        }
         if let Some(policy) = alert_policy(doc, &path, raw, context) {
             if id == "workbook" || context.native.alert_policies.contains_key(&id) {
                 context.report.push(doc.error(
@@ -337,7 +344,12 @@ fn read_service(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadCo
     });
 }
 
-fn span_at(doc: &SourceDoc, path: &str, text: &str, context: &mut LoadContext) -> Option<Span> {
+pub(crate) fn span_at(
+    doc: &SourceDoc,
+    path: &str,
+    text: &str,
+    context: &mut LoadContext,
+) -> Option<Span> {
     match Span::parse(text) {
         Ok(span) => Some(span),
         Err(err) => {
@@ -366,7 +378,7 @@ fn severity_at(
     }
 }
 
-fn alert_policy(
+pub(crate) fn alert_policy(
     doc: &SourceDoc,
     path: &str,
     raw: RawAlertPolicy,
@@ -524,7 +536,12 @@ fn read_budget_policy(doc: &SourceDoc, path: &str, value: &Value, context: &mut 
 
 /// `window: 30d`, `window: {rolling: 28d}` or
 /// `window: {calendar: month, time_zone: Europe/Berlin, anchor: 2024-01-01T00:00}`.
-fn window(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadContext) -> Option<Window> {
+pub(crate) fn window(
+    doc: &SourceDoc,
+    path: &str,
+    value: &Value,
+    context: &mut LoadContext,
+) -> Option<Window> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct RawWindow {
@@ -607,7 +624,7 @@ fn window(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadContext)
 
 /// `budgeting: occurrences`, `{timeslices: {slice: 1m, target_percent: 95}}` or
 /// `{ratio_timeslices: {slice: 5m}}`.
-fn budgeting(
+pub(crate) fn budgeting(
     doc: &SourceDoc,
     path: &str,
     value: Option<&Value>,
@@ -691,7 +708,7 @@ fn budgeting(
     Some(method)
 }
 
-fn sli(
+pub(crate) fn sli(
     doc: &SourceDoc,
     path: &str,
     value: &Value,

@@ -1,6 +1,7 @@
 //! The nines binary: command-line parsing and the subcommands.
 
 mod generate;
+mod simulate;
 mod validate;
 
 use std::path::PathBuf;
@@ -26,6 +27,20 @@ enum Command {
     /// Generate configuration for other tools from spec files
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// Play a scenario (traffic, error and latency phases) through the real evaluator on a
+    /// virtual clock and report when alerts fired and resolved and what the budget spent
+    Simulate(SimulateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// Scenario file (see examples/scenarios)
+    pub scenario: PathBuf,
+    /// Start with an empty window instead of one filled with the first phase's traffic
+    #[arg(long)]
+    pub no_prefill: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -99,6 +114,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Generate(GenerateCommand::Prometheus(args)) => generate::run_prometheus(&args),
+        Command::Simulate(args) => simulate::run(&args),
     };
     match result {
         Ok(code) => code,

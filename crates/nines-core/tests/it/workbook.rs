@@ -18,6 +18,9 @@ fn spec(method: BudgetingMethod) -> SloSpec {
     }
 }
 
+/// A minute edge (1_800_000_000 is divisible by 60).
+const START: i64 = 1_800_000_000;
+
 fn at(second: i64) -> Timestamp {
     Timestamp::from_second(second).unwrap()
 }
@@ -61,7 +64,7 @@ proptest! {
     #[test]
     fn a_full_outage_pages_through_the_one_hour_pair_after_51_8_seconds(offset in 0i64..3600) {
         let slo = spec(BudgetingMethod::Occurrences);
-        let start = 1_800_000_000 - 1_800_000_000 % 60;
+        let start = START;
         let outage = start + 2 * 3600 + offset;
         let (first_page, transitions) = run(&slo, start, outage + 300, 100, |t| if t >= outage { 100 } else { 0 }, 1);
         let fired_after = first_page.expect("the 1h/14.4x pair fires") - outage;
@@ -76,7 +79,7 @@ proptest! {
 #[test]
 fn a_full_outage_at_a_minute_edge_pages_within_a_second_of_the_workbook() {
     let slo = spec(BudgetingMethod::Occurrences);
-    let start = 1_800_000_000 - 1_800_000_000 % 60;
+    let start = START;
     let outage = start + 2 * 3600;
     let (first_page, _) = run(
         &slo,
@@ -96,7 +99,7 @@ fn a_full_outage_at_a_minute_edge_pages_within_a_second_of_the_workbook() {
 fn a_burn_rate_of_one_never_alerts() {
     // Exactly 0.1% errors for four days: the budget is spent exactly as fast as it accrues.
     let slo = spec(BudgetingMethod::Occurrences);
-    let start = 1_800_000_000 - 1_800_000_000 % 60;
+    let start = START;
     let (first_page, transitions) = run(
         &slo,
         start,
@@ -112,7 +115,7 @@ fn a_burn_rate_of_one_never_alerts() {
 #[test]
 fn a_burn_rate_of_two_raises_a_ticket_but_never_pages() {
     let slo = spec(BudgetingMethod::Occurrences);
-    let start = 1_800_000_000 - 1_800_000_000 % 60;
+    let start = START;
     let (first_page, transitions) = run(
         &slo,
         start,
@@ -133,7 +136,7 @@ fn a_burn_rate_of_two_raises_a_ticket_but_never_pages() {
 fn one_failed_request_at_low_traffic_does_not_page() {
     // Twelve requests an hour, one of which fails: a 1h burn rate of 83, but a single failure.
     let slo = spec(BudgetingMethod::Occurrences);
-    let start = 1_800_000_000 - 1_800_000_000 % 60;
+    let start = START;
     let mut runtime = SloRuntime::new(&slo, at(start));
     for minute in 0..120 {
         let bad = u64::from(minute == 100);
@@ -161,7 +164,7 @@ fn one_failed_request_at_low_traffic_does_not_page() {
 #[test]
 fn silence_raises_the_no_data_alert_and_traffic_resolves_it() {
     let slo = spec(BudgetingMethod::Occurrences);
-    let start = 1_800_000_000 - 1_800_000_000 % 60;
+    let start = START;
     let mut runtime = SloRuntime::new(&slo, at(start));
     runtime.record(at(start), 0, 10).unwrap();
     let quiet = runtime.evaluate(&slo, at(start + 14 * 60)).unwrap();
@@ -182,7 +185,7 @@ fn timeslices_count_bad_minutes() {
         slice: Span::minutes(1),
         target: Ratio::new(0.95).unwrap(),
     });
-    let start = 1_800_000_000 - 1_800_000_000 % 60;
+    let start = START;
     let mut runtime = SloRuntime::new(&slo, at(start));
     for minute in 0..600 {
         // Ten minutes at 10% errors (bad), the rest at 1% errors (good slices).

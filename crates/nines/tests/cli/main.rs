@@ -1,4 +1,5 @@
 //! Tests of the nines binary and repository-wide checks: one integration test binary.
 
+mod simulate;
 mod tidy;
 mod validate;
