@@ -872,9 +872,43 @@ struct RawWindow {
     long_window: String,
 }
 
-/// Reads one `AlertWindows` document into its period and policy, reporting every problem.
+/// Sloth's older windows format (`version: alertWindows/v1`, the one of its built-in files):
+/// the spec's fields at the top level.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawLegacyAlertWindows {
+    #[allow(dead_code)]
+    version: String,
+    slo_period: String,
+    page: RawQuickSlow,
+    ticket: RawQuickSlow,
+}
+
+/// Reads one `AlertWindows` document, in either format, into its period and policy, reporting
+/// every problem.
 fn alert_windows_of(doc: &SourceDoc, report: &mut Report) -> Option<(Span, AlertPolicy)> {
+    if doc.top_str("version") == Some(LEGACY_ALERT_WINDOWS_VERSION) {
+        let raw = doc.decode::<RawLegacyAlertWindows>(&doc.value, "", report)?;
+        let spec = RawAlertWindowsSpec {
+            slo_period: raw.slo_period,
+            page: raw.page,
+            ticket: raw.ticket,
+        };
+        return alert_windows_of_spec(doc, &spec, "", report);
+    }
     let raw = doc.decode::<RawAlertWindows>(&doc.value, "", report)?;
+    alert_windows_of_spec(doc, &raw.spec, "spec", report)
+}
+
+const LEGACY_ALERT_WINDOWS_VERSION: &str = "alertWindows/v1";
+
+/// The period and policy of an `AlertWindows` spec found at `base`.
+fn alert_windows_of_spec(
+    doc: &SourceDoc,
+    spec: &RawAlertWindowsSpec,
+    base: &str,
+    report: &mut Report,
+) -> Option<(Span, AlertPolicy)> {
     let errors_before = report.errors().count();
     let span = |path: &str, text: &str, report: &mut Report| match Span::parse(text) {
         Ok(span) if !span.is_zero() => Some(span),
@@ -887,14 +921,14 @@ fn alert_windows_of(doc: &SourceDoc, report: &mut Report) -> Option<(Span, Alert
             None
         }
     };
-    let period = span("spec.sloPeriod", &raw.spec.slo_period, report);
+    let period = span(&at(base, "sloPeriod"), &spec.slo_period, report);
     let mut pairs = Vec::new();
     for (severity, name, quick_slow) in [
-        (Severity::Page, "page", &raw.spec.page),
-        (Severity::Ticket, "ticket", &raw.spec.ticket),
+        (Severity::Page, "page", &spec.page),
+        (Severity::Ticket, "ticket", &spec.ticket),
     ] {
         for (speed, window) in [("quick", &quick_slow.quick), ("slow", &quick_slow.slow)] {
-            let path = format!("spec.{name}.{speed}");
+            let path = at(base, &format!("{name}.{speed}"));
             let short = span(&format!("{path}.shortWindow"), &window.short_window, report);
             let long = span(&format!("{path}.longWindow"), &window.long_window, report);
             let percent = window.error_budget_percent;
@@ -915,7 +949,7 @@ fn alert_windows_of(doc: &SourceDoc, report: &mut Report) -> Option<(Span, Alert
     let period = period?;
     let policy = sloth_policy(pairs);
     for problem in policy.validate(period) {
-        report.push(doc.error("spec", problem.to_string()));
+        report.push(doc.error(base, problem.to_string()));
     }
     if report.errors().count() > errors_before {
         return None;
@@ -951,18 +985,27 @@ pub fn load_alert_windows(path: &Path) -> Result<BTreeMap<Span, AlertPolicy>, Re
         };
         let name = file.display().to_string();
         for doc in source::read_documents(&name, &text, &mut report) {
-            let is_alert_windows = doc.top_str("apiVersion") == Some("sloth.slok.dev/v1")
-                && doc.top_str("kind") == Some("AlertWindows");
+            let is_alert_windows = (doc.top_str("apiVersion") == Some("sloth.slok.dev/v1")
+                && doc.top_str("kind") == Some("AlertWindows"))
+                || doc.top_str("version") == Some(LEGACY_ALERT_WINDOWS_VERSION);
             if !is_alert_windows {
-                report.push(doc.error("", "not an AlertWindows spec: expected apiVersion sloth.slok.dev/v1 and kind AlertWindows"));
+                report.push(doc.error(
+                    "",
+                    "not an AlertWindows spec: expected apiVersion sloth.slok.dev/v1 and kind AlertWindows (or Sloth's older version alertWindows/v1)",
+                ));
                 continue;
             }
             let Some((period, policy)) = alert_windows_of(&doc, &mut report) else {
                 continue;
             };
             if windows.insert(period, policy).is_some() {
+                let field = if doc.top_str("version").is_some() {
+                    "sloPeriod"
+                } else {
+                    "spec.sloPeriod"
+                };
                 report.push(doc.error(
-                    "spec.sloPeriod",
+                    field,
                     format!("alert windows for the SLO period {period} are given twice"),
                 ));
             }

@@ -379,3 +379,16 @@ fn sloth_alert_windows_report_every_problem() {
         ]
     );
 }
+
+#[test]
+fn sloth_alert_windows_read_the_older_format() {
+    let folder = std::env::temp_dir().join(format!("nines-legacy-windows-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("temp folder");
+    let text = "version: alertWindows/v1\nsloPeriod: 30d\npage:\n  quick: {errorBudgetPercent: 2, shortWindow: 5m, longWindow: 1h}\n  slow: {errorBudgetPercent: 5, shortWindow: 30m, longWindow: 6h}\nticket:\n  quick: {errorBudgetPercent: 10, shortWindow: 2h, longWindow: 1d}\n  slow: {errorBudgetPercent: 10, shortWindow: 6h, longWindow: 3d}\n";
+    std::fs::write(folder.join("30d.yaml"), text).expect("write");
+    let loaded = nines_spec::sloth::load_alert_windows(&folder);
+    let _ = std::fs::remove_dir_all(&folder);
+    let windows = loaded.expect("older format loads");
+    let builtin = nines_spec::sloth::builtin_alert_windows(Span::days(30)).expect("built-in 30d");
+    assert_eq!(windows.get(&Span::days(30)), Some(&builtin));
+}
