@@ -184,12 +184,14 @@ fn check_generatable(slo: &SloDef) -> Result<(), String> {
         } => Err(format!(
             "SLO {id:?}: the SLI has neither an error nor a good query"
         )),
-        Sli::EventQueries { .. } | Sli::RawErrorRatio { .. } => {
-            if slo.spec.policy.pairs.is_empty() && !slo.alerting.page.disable {
-                return Err(format!("SLO {id:?}: no alert windows"));
-            }
-            Ok(())
+        Sli::EventQueries { .. } | Sli::RawErrorRatio { .. }
+            if slo.spec.policy.pairs.is_empty() =>
+        {
+            Err(format!(
+                "SLO {id:?}: its alert policy has no burn-rate pairs, so there are no windows to record"
+            ))
         }
+        Sli::EventQueries { .. } | Sli::RawErrorRatio { .. } => Ok(()),
         Sli::External {
             source_type,
             detail,

@@ -1052,7 +1052,6 @@ struct RawOpenSloSpec {
     #[serde(default)]
     service: String,
     description: Option<String>,
-    #[allow(dead_code)]
     budgeting_method: Option<String>,
     indicator: Option<Value>,
     #[serde(default)]
@@ -1068,9 +1067,7 @@ struct RawTimeWindow {
     count: i64,
     #[serde(default)]
     unit: String,
-    #[allow(dead_code)]
     is_rolling: Option<bool>,
-    #[allow(dead_code)]
     calendar: Option<Value>,
 }
 
@@ -1079,12 +1076,9 @@ struct RawTimeWindow {
 struct RawObjective {
     #[allow(dead_code)]
     display_name: Option<String>,
-    #[allow(dead_code)]
     op: Option<String>,
-    #[allow(dead_code)]
     value: Option<f64>,
     target: Option<f64>,
-    #[allow(dead_code)]
     time_slice_target: Option<f64>,
     ratio_metrics: Option<RawRatioMetrics>,
 }
@@ -1095,7 +1089,6 @@ struct RawRatioMetrics {
     #[allow(dead_code)]
     incremental: Option<bool>,
     good: Option<RawMetricQuery>,
-    #[allow(dead_code)]
     bad: Option<RawMetricQuery>,
     total: Option<RawMetricQuery>,
 }
@@ -1146,6 +1139,24 @@ pub fn read_openslo_v1alpha(doc: &SourceDoc, context: &mut LoadContext) {
             "a threshold indicator is not supported: Sloth reads only objectives with ratioMetrics",
         ));
     }
+    if let Some(method) = spec
+        .budgeting_method
+        .as_deref()
+        .filter(|method| *method != "Occurrences")
+    {
+        report.push(doc.warning(
+            "spec.budgetingMethod",
+            format!("budgetingMethod {method:?} is read as Occurrences: Sloth's rules count events, not time slices"),
+        ));
+    }
+    for (index, window) in spec.time_windows.iter().enumerate() {
+        if window.calendar.is_some() || window.is_rolling == Some(false) {
+            report.push(doc.warning(
+                &format!("spec.timeWindows[{index}]"),
+                "a calendar window is read as a rolling one: Sloth's rules only know rolling windows",
+            ));
+        }
+    }
     let window_ok = match spec.time_windows.as_slice() {
         [window] if window.count == 30 && window.unit.eq_ignore_ascii_case("day") => true,
         [window] => {
@@ -1181,6 +1192,26 @@ pub fn read_openslo_v1alpha(doc: &SourceDoc, context: &mut LoadContext) {
         let Some(objective) = doc.decode::<RawObjective>(value, &path, report) else {
             continue;
         };
+        let ignored = [
+            ("op", objective.op.is_some()),
+            ("value", objective.value.is_some()),
+            ("timeSliceTarget", objective.time_slice_target.is_some()),
+            (
+                "ratioMetrics.bad",
+                objective
+                    .ratio_metrics
+                    .as_ref()
+                    .is_some_and(|ratio| ratio.bad.is_some()),
+            ),
+        ];
+        for (field, written) in ignored {
+            if written {
+                report.push(doc.warning(
+                    &format!("{path}.{field}"),
+                    format!("{field} is ignored: Sloth reads a ratio objective from target, ratioMetrics.good and ratioMetrics.total"),
+                ));
+            }
+        }
         let target = match objective.target {
             Some(target) => {
                 check_objective(doc, &format!("{path}.target"), Some(target * 100.0), report)

@@ -392,3 +392,21 @@ fn sloth_alert_windows_read_the_older_format() {
     let builtin = nines_spec::sloth::builtin_alert_windows(Span::days(30)).expect("built-in 30d");
     assert_eq!(windows.get(&Span::days(30)), Some(&builtin));
 }
+
+#[test]
+fn sloth_openslo_fields_sloth_ignores_are_named() {
+    let text = "apiVersion: openslo/v1alpha\nkind: SLO\nmetadata: {name: checkout}\nspec:\n  service: shop\n  budgetingMethod: Timeslices\n  objectives:\n    - target: 0.99\n      timeSliceTarget: 0.9\n      ratioMetrics:\n        good: {source: prometheus, queryType: promql, query: 'sum(rate(ok[{{.window}}]))'}\n        total: {source: prometheus, queryType: promql, query: 'sum(rate(all[{{.window}}]))'}\n  timeWindows:\n    - {count: 30, unit: Day, isRolling: false}\n";
+    let loaded = load_texts(
+        &[("slo.yaml".to_string(), text.to_string())],
+        &LoadOptions::default(),
+    );
+    assert_eq!(
+        render(&loaded.report),
+        [
+            "warning 6:spec.budgetingMethod: budgetingMethod \"Timeslices\" is read as Occurrences: Sloth's rules count events, not time slices",
+            "warning 9:spec.objectives[0].timeSliceTarget: timeSliceTarget is ignored: Sloth reads a ratio objective from target, ratioMetrics.good and ratioMetrics.total",
+            "warning 14:spec.timeWindows[0]: a calendar window is read as a rolling one: Sloth's rules only know rolling windows",
+        ]
+    );
+    assert_eq!(loaded.catalog.slos.len(), 1);
+}
