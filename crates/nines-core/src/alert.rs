@@ -83,17 +83,9 @@ pub struct AlertPolicy {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PolicyError {
     #[error("pair {index}: long window {long} does not fit in the SLO window of {period}")]
-    LongWindowTooLong {
-        index: usize,
-        long: Span,
-        period: Span,
-    },
+    LongWindowTooLong { index: usize, long: Span, period: Span },
     #[error("pair {index}: short window {short} must be shorter than the long window {long}")]
-    ShortNotShorter {
-        index: usize,
-        short: Span,
-        long: Span,
-    },
+    ShortNotShorter { index: usize, short: Span, long: Span },
     #[error("pair {index}: windows must be whole minutes of at least 1m (got {window})")]
     WindowResolution { index: usize, window: Span },
     #[error("pair {index}: budget share must be above 0")]
@@ -122,10 +114,7 @@ impl AlertPolicy {
             ],
             min_total_events: 10,
             min_bad_events: 2,
-            no_data: Some(NoDataRule {
-                after: Span::minutes(15),
-                severity: Severity::Ticket,
-            }),
+            no_data: Some(NoDataRule { after: Span::minutes(15), severity: Severity::Ticket }),
             current_window: Span::hours(1),
         }
     }
@@ -135,11 +124,7 @@ impl AlertPolicy {
         let mut problems = Vec::new();
         for (index, pair) in self.pairs.iter().enumerate() {
             if pair.long_window > period {
-                problems.push(PolicyError::LongWindowTooLong {
-                    index,
-                    long: pair.long_window,
-                    period,
-                });
+                problems.push(PolicyError::LongWindowTooLong { index, long: pair.long_window, period });
             }
             if pair.short_window >= pair.long_window {
                 problems.push(PolicyError::ShortNotShorter {
@@ -224,14 +209,8 @@ impl AlertKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertState {
     Inactive,
-    Firing {
-        severity: Severity,
-        since: Timestamp,
-    },
-    Resolved {
-        severity: Severity,
-        at: Timestamp,
-    },
+    Firing { severity: Severity, since: Timestamp },
+    Resolved { severity: Severity, at: Timestamp },
 }
 
 impl AlertState {
@@ -279,10 +258,7 @@ pub struct AlertMachine {
 
 impl Default for AlertMachine {
     fn default() -> AlertMachine {
-        AlertMachine {
-            burn_rate: AlertState::Inactive,
-            no_data: AlertState::Inactive,
-        }
+        AlertMachine { burn_rate: AlertState::Inactive, no_data: AlertState::Inactive }
     }
 }
 
@@ -299,20 +275,8 @@ impl AlertMachine {
         now: Timestamp,
         transitions: &mut Vec<Transition>,
     ) {
-        step_one(
-            &mut self.burn_rate,
-            AlertKind::BurnRate,
-            wanted,
-            now,
-            transitions,
-        );
-        step_one(
-            &mut self.no_data,
-            AlertKind::NoData,
-            no_data,
-            now,
-            transitions,
-        );
+        step_one(&mut self.burn_rate, AlertKind::BurnRate, wanted, now, transitions);
+        step_one(&mut self.no_data, AlertKind::NoData, no_data, now, transitions);
     }
 }
 
@@ -327,14 +291,7 @@ fn step_one(
     if current == wanted {
         return;
     }
-    let mut emit = |severity, change| {
-        transitions.push(Transition {
-            kind,
-            severity,
-            change,
-            at: now,
-        })
-    };
+    let mut emit = |severity, change| transitions.push(Transition { kind, severity, change, at: now });
     match (current, wanted) {
         (None, Some(severity)) => emit(severity, Change::Fired),
         (Some(Severity::Ticket), Some(Severity::Page)) => {
@@ -349,14 +306,8 @@ fn step_one(
         (None, None) => {}
     }
     *state = match wanted {
-        Some(severity) => AlertState::Firing {
-            severity,
-            since: now,
-        },
-        None => AlertState::Resolved {
-            severity: current.unwrap_or(Severity::Ticket),
-            at: now,
-        },
+        Some(severity) => AlertState::Firing { severity, since: now },
+        None => AlertState::Resolved { severity: current.unwrap_or(Severity::Ticket), at: now },
     };
 }
 
@@ -367,20 +318,13 @@ mod tests {
     #[test]
     fn workbook_factors_for_thirty_days() {
         let period = Span::days(30);
-        let factors: Vec<f64> = AlertPolicy::workbook()
-            .pairs
-            .iter()
-            .map(|p| p.factor(period))
-            .collect();
+        let factors: Vec<f64> = AlertPolicy::workbook().pairs.iter().map(|p| p.factor(period)).collect();
         let expected = [14.4, 6.0, 3.0, 1.0];
         for (got, want) in factors.iter().zip(expected) {
             assert!((got - want).abs() < 1e-9, "{got} != {want}");
         }
-        let shorts: Vec<String> = AlertPolicy::workbook()
-            .pairs
-            .iter()
-            .map(|p| p.short_window.to_string())
-            .collect();
+        let shorts: Vec<String> =
+            AlertPolicy::workbook().pairs.iter().map(|p| p.short_window.to_string()).collect();
         assert_eq!(shorts, ["5m", "30m", "2h", "6h"]);
     }
 
@@ -394,10 +338,8 @@ mod tests {
         machine.step(Some(Severity::Page), None, t(20), &mut log);
         machine.step(Some(Severity::Ticket), None, t(30), &mut log);
         machine.step(None, None, t(40), &mut log);
-        let changes: Vec<(Severity, Change, i64)> = log
-            .iter()
-            .map(|tr| (tr.severity, tr.change, tr.at.as_second()))
-            .collect();
+        let changes: Vec<(Severity, Change, i64)> =
+            log.iter().map(|tr| (tr.severity, tr.change, tr.at.as_second())).collect();
         assert_eq!(
             changes,
             [
@@ -409,13 +351,7 @@ mod tests {
                 (Severity::Ticket, Change::Resolved, 40),
             ]
         );
-        assert_eq!(
-            machine.burn_rate,
-            AlertState::Resolved {
-                severity: Severity::Ticket,
-                at: t(40)
-            }
-        );
+        assert_eq!(machine.burn_rate, AlertState::Resolved { severity: Severity::Ticket, at: t(40) });
     }
 
     #[test]

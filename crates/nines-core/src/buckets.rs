@@ -75,11 +75,7 @@ impl<V: Accumulate> Tier<V> {
     fn new(start: Minute, step: i64, value: V) -> Tier<V> {
         let mut values = VecDeque::new();
         values.push_back(value);
-        Tier {
-            start,
-            step,
-            values,
-        }
+        Tier { start, step, values }
     }
 
     /// The edge of the last value.
@@ -88,10 +84,7 @@ impl<V: Accumulate> Tier<V> {
     }
 
     fn last(&self) -> V {
-        *self
-            .values
-            .back()
-            .expect("a tier always holds its end edge")
+        *self.values.back().expect("a tier always holds its end edge")
     }
 
     /// The value at the first edge at or after `edge`; `edge` must lie within the tier.
@@ -120,10 +113,7 @@ impl<V: Accumulate> Tier<V> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BucketError {
     #[error("sample at minute {minute} is older than the retained {retention_minutes} minutes")]
-    TooOld {
-        minute: Minute,
-        retention_minutes: i64,
-    },
+    TooOld { minute: Minute, retention_minutes: i64 },
 }
 
 /// The sum over a window, and which edges it really spans.
@@ -255,10 +245,7 @@ impl<V: Accumulate> TieredSeries<V> {
             self.medium.add_after(minute, delta);
             self.fine.add_after(minute, delta);
         } else {
-            return Err(BucketError::TooOld {
-                minute,
-                retention_minutes: self.retention_minutes,
-            });
+            return Err(BucketError::TooOld { minute, retention_minutes: self.retention_minutes });
         }
         Ok(())
     }
@@ -285,19 +272,9 @@ impl<V: Accumulate> TieredSeries<V> {
         let (end_edge, end_value, _) = self.value_at(end);
         let (start_edge, start_value, truncated) = self.value_at(start.min(end));
         if start_edge >= end_edge {
-            return WindowSum {
-                sum: V::default(),
-                start: end_edge,
-                end: end_edge,
-                truncated,
-            };
+            return WindowSum { sum: V::default(), start: end_edge, end: end_edge, truncated };
         }
-        WindowSum {
-            sum: end_value - start_value,
-            start: start_edge,
-            end: end_edge,
-            truncated,
-        }
+        WindowSum { sum: end_value - start_value, start: start_edge, end: end_edge, truncated }
     }
 
     /// The sum over the last `minutes` minutes, counting the current one.

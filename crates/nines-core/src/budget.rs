@@ -20,9 +20,7 @@ pub enum BudgetingMethod {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MethodError {
-    #[error(
-        "time slice {slice} must be a whole number of minutes that divides 60 (1m, 2m, 5m, 10m, 15m, 30m, 1h)"
-    )]
+    #[error("time slice {slice} must be a whole number of minutes that divides 60 (1m, 2m, 5m, 10m, 15m, 30m, 1h)")]
     SliceLength { slice: Span },
 }
 
@@ -30,8 +28,9 @@ impl BudgetingMethod {
     pub fn slice(&self) -> Option<Span> {
         match self {
             BudgetingMethod::Occurrences => None,
-            BudgetingMethod::Timeslices { slice, .. }
-            | BudgetingMethod::RatioTimeslices { slice } => Some(*slice),
+            BudgetingMethod::Timeslices { slice, .. } | BudgetingMethod::RatioTimeslices { slice } => {
+                Some(*slice)
+            }
         }
     }
 
@@ -85,11 +84,7 @@ impl Sub for SliceCounts {
 impl SliceCounts {
     /// The verdict on one slice with `good` of `total` events.
     pub fn judge(good: u64, total: u64, method: &BudgetingMethod) -> SliceCounts {
-        let good_share = if total == 0 {
-            1.0
-        } else {
-            good.min(total) as f64 / total as f64
-        };
+        let good_share = if total == 0 { 1.0 } else { good.min(total) as f64 / total as f64 };
         let bad = match method {
             BudgetingMethod::Timeslices { target, .. } => good_share < target.get(),
             _ => good_share < 1.0,
@@ -168,14 +163,7 @@ impl Budget {
         } else {
             1.0
         };
-        Budget {
-            unit,
-            allowed,
-            consumed,
-            remaining,
-            remaining_share,
-            sli,
-        }
+        Budget { unit, allowed, consumed, remaining, remaining_share, sli }
     }
 
     pub fn consumed_share(&self) -> f64 {
@@ -194,11 +182,7 @@ pub fn burn_rate(objective: Objective, bad: u64, total: u64) -> Option<f64> {
 }
 
 /// The burn rate of a slice-counted window: the bad share of judged slices over the budget.
-pub fn slice_burn_rate(
-    objective: Objective,
-    method: &BudgetingMethod,
-    judged: SliceCounts,
-) -> Option<f64> {
+pub fn slice_burn_rate(objective: Objective, method: &BudgetingMethod, judged: SliceCounts) -> Option<f64> {
     if judged.slices == 0 {
         return None;
     }
@@ -275,26 +259,13 @@ mod tests {
         assert_eq!(left, Exhaustion::In(Span::hours(36)));
         let capped = exhaustion(&budget, Some(10.0), Span::days(30), Some(Span::hours(12)));
         assert_eq!(capped, Exhaustion::AfterPeriodEnd);
-        assert_eq!(
-            exhaustion(&budget, Some(0.0), Span::days(30), None),
-            Exhaustion::NotBurning
-        );
+        assert_eq!(exhaustion(&budget, Some(0.0), Span::days(30), None), Exhaustion::NotBurning);
     }
 
     #[test]
     fn slice_lengths_must_divide_an_hour() {
-        for (minutes, ok) in [
-            (1, true),
-            (5, true),
-            (7, false),
-            (60, true),
-            (0, false),
-            (120, false),
-        ] {
-            let method = BudgetingMethod::Timeslices {
-                slice: Span::minutes(minutes),
-                target: Ratio::ONE,
-            };
+        for (minutes, ok) in [(1, true), (5, true), (7, false), (60, true), (0, false), (120, false)] {
+            let method = BudgetingMethod::Timeslices { slice: Span::minutes(minutes), target: Ratio::ONE };
             assert_eq!(method.validate().is_ok(), ok, "{minutes}m");
         }
     }

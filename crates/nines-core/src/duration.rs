@@ -13,9 +13,7 @@ pub struct Span {
 pub enum SpanError {
     #[error("empty duration")]
     Empty,
-    #[error(
-        "invalid duration {text:?}: expected a number followed by a unit (s, m, h, d, w), for example 5m or 30d"
-    )]
+    #[error("invalid duration {text:?}: expected a number followed by a unit (s, m, h, d, w), for example 5m or 30d")]
     Invalid { text: String },
     #[error("duration {text:?} is too long")]
     TooLong { text: String },
@@ -28,19 +26,13 @@ impl Span {
         Span { seconds }
     }
     pub const fn minutes(minutes: i64) -> Span {
-        Span {
-            seconds: minutes * 60,
-        }
+        Span { seconds: minutes * 60 }
     }
     pub const fn hours(hours: i64) -> Span {
-        Span {
-            seconds: hours * 3600,
-        }
+        Span { seconds: hours * 3600 }
     }
     pub const fn days(days: i64) -> Span {
-        Span {
-            seconds: days * 86_400,
-        }
+        Span { seconds: days * 86_400 }
     }
 
     pub const fn as_secs(self) -> i64 {
@@ -67,12 +59,8 @@ impl Span {
         if trimmed.is_empty() {
             return Err(SpanError::Empty);
         }
-        let invalid = || SpanError::Invalid {
-            text: text.to_string(),
-        };
-        let too_long = || SpanError::TooLong {
-            text: text.to_string(),
-        };
+        let invalid = || SpanError::Invalid { text: text.to_string() };
+        let too_long = || SpanError::TooLong { text: text.to_string() };
         let bytes = trimmed.as_bytes();
         let mut total: i64 = 0;
         let mut position = 0;
@@ -84,9 +72,7 @@ impl Span {
             if digits_start == position {
                 return Err(invalid());
             }
-            let number: i64 = trimmed[digits_start..position]
-                .parse()
-                .map_err(|_| too_long())?;
+            let number: i64 = trimmed[digits_start..position].parse().map_err(|_| too_long())?;
             let unit_start = position;
             while position < bytes.len() && bytes[position].is_ascii_alphabetic() {
                 position += 1;
@@ -156,16 +142,7 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for text in [
-            "",
-            "5",
-            "m",
-            "5 minutes",
-            "-5m",
-            "5mm",
-            "1.5h",
-            "99999999999999999999d",
-        ] {
+        for text in ["", "5", "m", "5 minutes", "-5m", "5mm", "1.5h", "99999999999999999999d"] {
             assert!(Span::parse(text).is_err(), "{text:?} should fail");
         }
     }

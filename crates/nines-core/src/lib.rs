@@ -4,20 +4,17 @@
 //! Nothing here does IO or reads a clock: every function that depends on time takes `now`.
 
 pub mod alert;
-pub mod buckets;
 pub mod budget;
+pub mod buckets;
 pub mod duration;
 pub mod ratio;
 pub mod slo;
 pub mod time;
 pub mod window;
 
-pub use alert::{
-    AlertKind, AlertMachine, AlertPolicy, AlertState, BurnRatePair, Change, NoDataRule,
-    PairReading, Severity, Transition,
-};
-pub use buckets::{Counts, TieredSeries};
+pub use alert::{AlertKind, AlertMachine, AlertPolicy, AlertState, BurnRatePair, Change, NoDataRule, PairReading, Severity, Transition};
 pub use budget::{Budget, BudgetUnit, BudgetingMethod, Exhaustion};
+pub use buckets::{Counts, TieredSeries};
 pub use duration::Span;
 pub use ratio::{Objective, Ratio};
 pub use slo::{CountKind, Evaluation, SloRuntime, SloSpec};

@@ -13,9 +13,7 @@ pub enum RatioError {
     NotFinite { value: f64 },
     #[error("{value} is outside 0..=1")]
     OutOfRange { value: f64 },
-    #[error(
-        "objective {value} must be strictly between 0 and 1 (0% and 100% leave no usable error budget)"
-    )]
+    #[error("objective {value} must be strictly between 0 and 1 (0% and 100% leave no usable error budget)")]
     ObjectiveOutOfRange { value: f64 },
 }
 
@@ -80,9 +78,7 @@ impl Objective {
             return Err(RatioError::NotFinite { value: percent });
         }
         if percent <= 0.0 || percent >= 100.0 {
-            return Err(RatioError::ObjectiveOutOfRange {
-                value: percent / 100.0,
-            });
+            return Err(RatioError::ObjectiveOutOfRange { value: percent / 100.0 });
         }
         Objective::new(percent / 100.0)
     }

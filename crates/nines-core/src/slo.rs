@@ -3,11 +3,9 @@
 
 use jiff::Timestamp;
 
-use crate::alert::{
-    AlertMachine, AlertPolicy, PairReading, PolicyError, Severity, Transition, exceeds,
-};
-use crate::buckets::{BucketError, Counts, TieredSeries};
+use crate::alert::{AlertMachine, AlertPolicy, PairReading, PolicyError, Severity, Transition, exceeds};
 use crate::budget::{self, Budget, BudgetingMethod, Exhaustion, MethodError, SliceCounts};
+use crate::buckets::{BucketError, Counts, TieredSeries};
 use crate::duration::Span;
 use crate::ratio::Objective;
 use crate::time::Minute;
@@ -67,12 +65,7 @@ impl SloSpec {
                 crate::window::CalendarUnit::Quarter => Span::days(89),
             },
         };
-        problems.extend(
-            self.policy
-                .validate(shortest_period)
-                .into_iter()
-                .map(SloError::from),
-        );
+        problems.extend(self.policy.validate(shortest_period).into_iter().map(SloError::from));
         problems
     }
 
@@ -147,8 +140,7 @@ impl SloRuntime {
 
     /// Adds `counted` events (good or bad, as the spec says) of `total` at instant `at`.
     pub fn record(&mut self, at: Timestamp, counted: u64, total: u64) -> Result<(), BucketError> {
-        self.counts
-            .add(Minute::containing(at), Counts::new(counted, total))
+        self.counts.add(Minute::containing(at), Counts::new(counted, total))
     }
 
     pub fn alerts(&self) -> &AlertMachine {
@@ -167,10 +159,7 @@ impl SloRuntime {
     pub fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.counts.memory_bytes()
-            + self
-                .slices
-                .as_ref()
-                .map_or(0, |tracker| tracker.verdicts.memory_bytes())
+            + self.slices.as_ref().map_or(0, |tracker| tracker.verdicts.memory_bytes())
     }
 
     pub fn shrink_to_fit(&mut self) {
@@ -196,12 +185,9 @@ impl SloRuntime {
     }
 
     fn judge_slices(&mut self, spec: &SloSpec, head: Minute) {
-        let Some(tracker) = &mut self.slices else {
-            return;
-        };
+        let Some(tracker) = &mut self.slices else { return };
         tracker.verdicts.advance(head);
-        let oldest_useful =
-            (head - tracker.verdicts.retention_minutes()).ceil_to(tracker.slice_minutes);
+        let oldest_useful = (head - tracker.verdicts.retention_minutes()).ceil_to(tracker.slice_minutes);
         if tracker.judged_until < oldest_useful {
             tracker.judged_until = oldest_useful;
         }
@@ -230,12 +216,8 @@ impl SloRuntime {
 
         let budget = match (&self.slices, spec.method.slice()) {
             (Some(tracker), Some(slice)) => {
-                let judged = tracker
-                    .verdicts
-                    .sum_between(Minute::ceil(bounds.start), end)
-                    .sum;
-                let window_slices =
-                    (bounds.period.as_secs() / slice.as_secs().max(1)).max(1) as u64;
+                let judged = tracker.verdicts.sum_between(Minute::ceil(bounds.start), end).sum;
+                let window_slices = (bounds.period.as_secs() / slice.as_secs().max(1)).max(1) as u64;
                 Budget::timeslices(spec.objective, &spec.method, judged, window_slices, slice)
             }
             _ => Budget::occurrences(spec.objective, bad, total),
@@ -249,9 +231,7 @@ impl SloRuntime {
                     budget::slice_burn_rate(spec.objective, &spec.method, judged)
                 }
                 None => {
-                    let (bad, total) = spec
-                        .count_kind
-                        .bad_and_total(self.counts.sum_last(minutes).sum);
+                    let (bad, total) = spec.count_kind.bad_and_total(self.counts.sum_last(minutes).sum);
                     budget::burn_rate(spec.objective, bad, total)
                 }
             }
@@ -264,19 +244,10 @@ impl SloRuntime {
             let long_burn_rate = burn_over(pair.long_window.whole_minutes());
             let short_burn_rate = burn_over(pair.short_window.whole_minutes());
             let burning = exceeds(long_burn_rate, factor) && exceeds(short_burn_rate, factor);
-            let (long_bad, long_total) = spec
-                .count_kind
-                .bad_and_total(self.counts.sum_last(pair.long_window.whole_minutes()).sum);
-            let guarded =
-                long_total < spec.policy.min_total_events || long_bad < spec.policy.min_bad_events;
-            let reading = PairReading {
-                pair: *pair,
-                factor,
-                long_burn_rate,
-                short_burn_rate,
-                burning,
-                guarded,
-            };
+            let (long_bad, long_total) =
+                spec.count_kind.bad_and_total(self.counts.sum_last(pair.long_window.whole_minutes()).sum);
+            let guarded = long_total < spec.policy.min_total_events || long_bad < spec.policy.min_bad_events;
+            let reading = PairReading { pair: *pair, factor, long_burn_rate, short_burn_rate, burning, guarded };
             if reading.fires() {
                 wanted = wanted.max(Some(pair.severity));
             }

@@ -72,11 +72,7 @@ pub struct CalendarWindow {
 
 impl CalendarWindow {
     pub fn new(unit: CalendarUnit, time_zone: TimeZone) -> CalendarWindow {
-        CalendarWindow {
-            unit,
-            time_zone,
-            anchor: civil::date(2024, 1, 1).at(0, 0, 0, 0),
-        }
+        CalendarWindow { unit, time_zone, anchor: civil::date(2024, 1, 1).at(0, 0, 0, 0) }
     }
 
     pub fn with_anchor(mut self, anchor: DateTime) -> CalendarWindow {
@@ -88,14 +84,10 @@ impl CalendarWindow {
         let civil_start = self
             .anchor
             .checked_add(self.unit.step(index))
-            .map_err(|err| WindowError::Calendar {
-                detail: err.to_string(),
-            })?;
+            .map_err(|err| WindowError::Calendar { detail: err.to_string() })?;
         civil_start
             .to_zoned(self.time_zone.clone())
-            .map_err(|err| WindowError::Calendar {
-                detail: err.to_string(),
-            })
+            .map_err(|err| WindowError::Calendar { detail: err.to_string() })
     }
 
     /// The period that contains `now`: its start and its (exclusive) end.
@@ -128,9 +120,7 @@ impl CalendarWindow {
             }
             return Ok((start, end));
         }
-        Err(WindowError::Calendar {
-            detail: format!("no period contains {now}"),
-        })
+        Err(WindowError::Calendar { detail: format!("no period contains {now}") })
     }
 }
 
@@ -174,27 +164,15 @@ impl Window {
     pub fn bounds(&self, now: Timestamp) -> Result<WindowBounds, WindowError> {
         match self {
             Window::Rolling(length) => {
-                let start =
-                    now.checked_sub(length.to_jiff())
-                        .map_err(|err| WindowError::Calendar {
-                            detail: err.to_string(),
-                        })?;
-                Ok(WindowBounds {
-                    start,
-                    now,
-                    end: now,
-                    period: *length,
-                })
+                let start = now
+                    .checked_sub(length.to_jiff())
+                    .map_err(|err| WindowError::Calendar { detail: err.to_string() })?;
+                Ok(WindowBounds { start, now, end: now, period: *length })
             }
             Window::Calendar(calendar) => {
                 let (start, end) = calendar.period(now)?;
                 let period = Span::seconds(end.as_second() - start.as_second());
-                Ok(WindowBounds {
-                    start,
-                    now,
-                    end,
-                    period,
-                })
+                Ok(WindowBounds { start, now, end, period })
             }
         }
     }
@@ -219,20 +197,14 @@ impl Window {
         match self {
             Window::Rolling(length) => format!("rolling {length}"),
             Window::Calendar(calendar) => {
-                format!(
-                    "calendar {} in {}",
-                    calendar.unit.name(),
-                    time_zone_name(&calendar.time_zone)
-                )
+                format!("calendar {} in {}", calendar.unit.name(), time_zone_name(&calendar.time_zone))
             }
         }
     }
 }
 
 pub fn time_zone_name(zone: &TimeZone) -> String {
-    zone.iana_name()
-        .map(str::to_string)
-        .unwrap_or_else(|| "UTC".to_string())
+    zone.iana_name().map(str::to_string).unwrap_or_else(|| "UTC".to_string())
 }
 
 #[cfg(test)]

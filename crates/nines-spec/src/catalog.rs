@@ -14,13 +14,8 @@ impl SloId {
         if text.is_empty() || text.len() > 128 {
             return Err(format!("id {text:?} must be 1 to 128 characters"));
         }
-        if let Some(bad) = text
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')))
-        {
-            return Err(format!(
-                "id {text:?} has {bad:?}; use letters, digits, '-', '_', '.' and ':'"
-            ));
+        if let Some(bad) = text.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))) {
+            return Err(format!("id {text:?} has {bad:?}; use letters, digits, '-', '_', '.' and ':'"));
         }
         Ok(SloId(text.to_string()))
     }
@@ -86,42 +81,20 @@ pub struct Service {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sli {
     /// PromQL templates with `{{.window}}` (Sloth `events`): errors (or good) and total.
-    EventQueries {
-        errors: Option<String>,
-        good: Option<String>,
-        total: String,
-    },
+    EventQueries { errors: Option<String>, good: Option<String>, total: String },
     /// One PromQL template with `{{.window}}` giving the error ratio (Sloth `raw`).
     RawErrorRatio { error_ratio: String },
     /// Counter series selectors (native `ratio`): `http_requests_total{job="api"}`. Intake
     /// matches pushed samples against them; rule generation wraps them in `rate()`.
-    Counters {
-        good: Option<String>,
-        bad: Option<String>,
-        total: String,
-    },
+    Counters { good: Option<String>, bad: Option<String>, total: String },
     /// Share of requests under a threshold, from a histogram's `_bucket` series.
-    Latency {
-        histogram: String,
-        threshold_seconds: f64,
-    },
+    Latency { histogram: String, threshold_seconds: f64 },
     /// Instant PromQL queries over counters (OpenSLO v1 `ratioMetric` with a Prometheus source).
-    Queries {
-        good: Option<String>,
-        bad: Option<String>,
-        total: String,
-    },
+    Queries { good: Option<String>, bad: Option<String>, total: String },
     /// A value compared against a threshold per time slice (OpenSLO v1 `thresholdMetric`).
-    Threshold {
-        query: String,
-        op: ThresholdOp,
-        value: f64,
-    },
+    Threshold { query: String, op: ThresholdOp, value: f64 },
     /// A metric source nines cannot query (Datadog, CloudWatch...): read and kept, not run.
-    External {
-        source_type: String,
-        detail: BTreeMap<String, String>,
-    },
+    External { source_type: String, detail: BTreeMap<String, String> },
     /// Fed by nines' own HTTP probe or pushed events, no query.
     Pushed,
 }

@@ -63,9 +63,7 @@ impl Report {
     }
 
     pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.level == Level::Warning)
+        self.diagnostics.iter().filter(|d| d.level == Level::Warning)
     }
 
     pub fn extend(&mut self, other: Report) {
@@ -74,8 +72,7 @@ impl Report {
 
     /// Sorts by file, line and column, keeping the order of problems at the same place.
     pub fn sort(&mut self) {
-        self.diagnostics
-            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        self.diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     }
 }
 

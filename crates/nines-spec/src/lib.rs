@@ -32,10 +32,7 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> LoadOptions {
-        LoadOptions {
-            default_period: Span::days(30),
-            alert_windows: BTreeMap::new(),
-        }
+        LoadOptions { default_period: Span::days(30), alert_windows: BTreeMap::new() }
     }
 }
 
@@ -64,10 +61,7 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Loaded {
     for file in files {
         match std::fs::read_to_string(&file) {
             Ok(text) => texts.push((file.display().to_string(), text)),
-            Err(err) => report.push(source::file_error(
-                &file,
-                &format!("cannot read file: {err}"),
-            )),
+            Err(err) => report.push(source::file_error(&file, &format!("cannot read file: {err}"))),
         }
     }
     let mut loaded = load_texts(&texts, options);
@@ -96,10 +90,7 @@ pub fn load_texts(texts: &[(String, String)], options: &LoadOptions) -> Loaded {
     check_catalog(&mut context);
     let mut report = context.report;
     report.sort();
-    Loaded {
-        catalog: context.catalog,
-        report,
-    }
+    Loaded { catalog: context.catalog, report }
 }
 
 fn dispatch(doc: &SourceDoc, context: &mut LoadContext) {
@@ -138,21 +129,13 @@ fn check_catalog(context: &mut LoadContext) {
         if let Some(first) = seen.get(slo.id.as_str()) {
             context.report.push(origin_error(
                 &slo.origin,
-                format!(
-                    "duplicate SLO id {:?}: also defined at {}:{}",
-                    slo.id.as_str(),
-                    first.file,
-                    first.line
-                ),
+                format!("duplicate SLO id {:?}: also defined at {}:{}", slo.id.as_str(), first.file, first.line),
             ));
         } else {
             seen.insert(slo.id.as_str().to_string(), slo.origin.clone());
         }
         for problem in slo.spec.validate() {
-            context.report.push(origin_error(
-                &slo.origin,
-                format!("SLO {:?}: {problem}", slo.id.as_str()),
-            ));
+            context.report.push(origin_error(&slo.origin, format!("SLO {:?}: {problem}", slo.id.as_str())));
         }
     }
 }

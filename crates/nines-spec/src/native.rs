@@ -6,9 +6,7 @@ use crate::{LoadContext, SourceDoc};
 pub struct Pending {}
 
 pub fn read(doc: &SourceDoc, context: &mut LoadContext) {
-    context
-        .report
-        .push(doc.error("", "nines/v1 is not read yet"));
+    context.report.push(doc.error("", "nines/v1 is not read yet"));
 }
 
 pub fn finish(_context: &mut LoadContext) {}

@@ -9,9 +9,7 @@ pub fn fill_window(query: &str, window: &str) -> String {
     let mut out = String::with_capacity(query.len());
     let mut rest = query;
     while let Some(open) = rest.find("{{") {
-        let Some(close) = rest[open..].find("}}") else {
-            break;
-        };
+        let Some(close) = rest[open..].find("}}") else { break };
         let inner = rest[open + 2..open + close].trim();
         out.push_str(&rest[..open]);
         if inner == ".window" {
@@ -31,18 +29,14 @@ pub fn check(query: &str) -> Result<(), String> {
         return Err("empty PromQL query".to_string());
     }
     let filled = fill_window(query, "5m");
-    promql_parser::parser::parse(&filled)
-        .map(|_| ())
-        .map_err(|err| format!("invalid PromQL: {err}"))
+    promql_parser::parser::parse(&filled).map(|_| ()).map_err(|err| format!("invalid PromQL: {err}"))
 }
 
 /// Parses a series selector such as `http_requests_total{job="api",code=~"5.."}`.
 pub fn check_selector(selector: &str) -> Result<(), String> {
     match promql_parser::parser::parse(selector) {
         Ok(promql_parser::parser::Expr::VectorSelector(_)) => Ok(()),
-        Ok(_) => Err(format!(
-            "{selector:?} is not a series selector: write a metric name with optional label matchers, like http_requests_total{{job=\"api\"}}"
-        )),
+        Ok(_) => Err(format!("{selector:?} is not a series selector: write a metric name with optional label matchers, like http_requests_total{{job=\"api\"}}")),
         Err(err) => Err(format!("invalid series selector: {err}")),
     }
 }
@@ -53,10 +47,7 @@ mod tests {
 
     #[test]
     fn window_placeholder_is_filled_in_every_spelling() {
-        assert_eq!(
-            fill_window("rate(x[{{.window}}]) + rate(y[{{ .window }}])", "1h"),
-            "rate(x[1h]) + rate(y[1h])"
-        );
+        assert_eq!(fill_window("rate(x[{{.window}}]) + rate(y[{{ .window }}])", "1h"), "rate(x[1h]) + rate(y[1h])");
         assert_eq!(fill_window("{{.other}}", "1h"), "{{.other}}");
     }
 

@@ -65,21 +65,12 @@ impl SourceDoc {
     /// Decodes `value` (found at `path`, relative to this document) as `T`, reporting a failure
     /// with the exact field. Decode layer by layer (a list of `Value`s first, then each item) so
     /// that one bad item does not hide problems in the others.
-    pub fn decode<T: DeserializeOwned>(
-        &self,
-        value: &Value,
-        path: &str,
-        report: &mut Report,
-    ) -> Option<T> {
+    pub fn decode<T: DeserializeOwned>(&self, value: &Value, path: &str, report: &mut Report) -> Option<T> {
         match serde_path_to_error::deserialize::<_, T>(value.clone()) {
             Ok(decoded) => Some(decoded),
             Err(err) => {
                 let inner_path = err.path().to_string();
-                let inner_path = if inner_path == "." {
-                    String::new()
-                } else {
-                    inner_path
-                };
+                let inner_path = if inner_path == "." { String::new() } else { inner_path };
                 let mut field_path = match (path.is_empty(), inner_path.is_empty()) {
                     (_, true) => path.to_string(),
                     (true, false) => inner_path,
@@ -139,17 +130,12 @@ fn walk(folder: &Path, files: &mut Vec<PathBuf>, report: &mut Report) {
             return;
         }
     };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .collect();
+    let mut paths: Vec<PathBuf> = entries.filter_map(|entry| entry.ok().map(|entry| entry.path())).collect();
     paths.sort();
     for path in paths {
         if path.is_dir() {
             walk(&path, files, report);
-        } else if matches!(
-            path.extension().and_then(|ext| ext.to_str()),
-            Some("yaml" | "yml")
-        ) {
+        } else if matches!(path.extension().and_then(|ext| ext.to_str()), Some("yaml" | "yml")) {
             files.push(path);
         }
     }
@@ -190,9 +176,7 @@ pub fn read_documents(file: &str, text: &str, report: &mut Report) -> Vec<Source
         }
         if let Value::Sequence(items) = &document.value {
             let is_list_of_objects = !items.is_empty()
-                && items
-                    .iter()
-                    .all(|item| item.get("apiVersion").is_some() || item.get("kind").is_some());
+                && items.iter().all(|item| item.get("apiVersion").is_some() || item.get("kind").is_some());
             if is_list_of_objects {
                 for (position, item) in items.iter().enumerate() {
                     let prefix = format!("[{position}]");

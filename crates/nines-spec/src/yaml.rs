@@ -59,11 +59,7 @@ pub fn parent_path(path: &str) -> &str {
 
 /// Joins a path and a map key.
 pub fn join_key(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_string()
-    } else {
-        format!("{parent}.{key}")
-    }
+    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
 }
 
 /// Joins a path and a sequence index.
@@ -88,22 +84,12 @@ pub struct SyntaxError {
 }
 
 fn position(span: &Span) -> Position {
-    Position {
-        line: span.start.line(),
-        column: span.start.col() + 1,
-    }
+    Position { line: span.start.line(), column: span.start.col() + 1 }
 }
 
 enum Frame {
-    Sequence {
-        items: Vec<Value>,
-        path: String,
-    },
-    Mapping {
-        map: Mapping,
-        path: String,
-        pending_key: Option<(String, Value)>,
-    },
+    Sequence { items: Vec<Value>, path: String },
+    Mapping { map: Mapping, path: String, pending_key: Option<(String, Value)> },
 }
 
 /// Resolves a plain scalar the way YAML 1.2's core schema does.
@@ -112,9 +98,7 @@ fn resolve_plain(text: &str) -> Value {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
         "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Number(Number::from(f64::INFINITY));
-        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Number(Number::from(f64::INFINITY)),
         "-.inf" | "-.Inf" | "-.INF" => return Value::Number(Number::from(f64::NEG_INFINITY)),
         ".nan" | ".NaN" | ".NAN" => return Value::Number(Number::from(f64::NAN)),
         _ => {}
@@ -141,9 +125,7 @@ fn resolve_plain(text: &str) -> Value {
         {
             return Value::Number(Number::from(integer));
         }
-        let float_like = unsigned
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+        let float_like = unsigned.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
             && unsigned.chars().any(|c| c.is_ascii_digit());
         if float_like && let Ok(float) = unsigned.parse::<f64>() {
             return Value::Number(Number::from(float));
@@ -174,19 +156,14 @@ pub fn parse_documents(text: &str) -> Result<Vec<YamlDocument>, SyntaxError> {
 
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|err| SyntaxError {
-            position: Position {
-                line: err.marker().line(),
-                column: err.marker().col() + 1,
-            },
+            position: Position { line: err.marker().line(), column: err.marker().col() + 1 },
             message: err.info().to_string(),
         })?;
         // The path of the node this event starts, and whether it is a mapping key.
         let (node_path, is_key) = match stack.last() {
             None => (String::new(), false),
             Some(Frame::Sequence { items, path }) => (join_index(path, items.len()), false),
-            Some(Frame::Mapping {
-                path, pending_key, ..
-            }) => match pending_key {
+            Some(Frame::Mapping { path, pending_key, .. }) => match pending_key {
                 None => (path.clone(), true),
                 Some((key, _)) => (join_key(path, key), false),
             },
@@ -224,49 +201,30 @@ pub fn parse_documents(text: &str) -> Result<Vec<YamlDocument>, SyntaxError> {
             }
             Event::SequenceStart(anchor, _) => {
                 if !is_key {
-                    index
-                        .positions
-                        .entry(node_path.clone())
-                        .or_insert(position(&span));
+                    index.positions.entry(node_path.clone()).or_insert(position(&span));
                 }
                 anchor_stack.push(anchor);
-                stack.push(Frame::Sequence {
-                    items: Vec::new(),
-                    path: node_path.clone(),
-                });
+                stack.push(Frame::Sequence { items: Vec::new(), path: node_path.clone() });
                 None
             }
             Event::MappingStart(anchor, _) => {
                 if !is_key {
-                    index
-                        .positions
-                        .entry(node_path.clone())
-                        .or_insert(position(&span));
+                    index.positions.entry(node_path.clone()).or_insert(position(&span));
                 }
                 anchor_stack.push(anchor);
-                stack.push(Frame::Mapping {
-                    map: Mapping::new(),
-                    path: node_path.clone(),
-                    pending_key: None,
-                });
+                stack.push(Frame::Mapping { map: Mapping::new(), path: node_path.clone(), pending_key: None });
                 None
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Sequence { items, .. }) => {
-                    Some((Value::Sequence(items), anchor_stack.pop().unwrap_or(0)))
-                }
+                Some(Frame::Sequence { items, .. }) => Some((Value::Sequence(items), anchor_stack.pop().unwrap_or(0))),
                 _ => None,
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Mapping { map, .. }) => {
-                    Some((Value::Mapping(map), anchor_stack.pop().unwrap_or(0)))
-                }
+                Some(Frame::Mapping { map, .. }) => Some((Value::Mapping(map), anchor_stack.pop().unwrap_or(0))),
                 _ => None,
             },
         };
-        let Some((value, anchor)) = completed else {
-            continue;
-        };
+        let Some((value, anchor)) = completed else { continue };
         if anchor != 0 {
             anchors.insert(anchor, value.clone());
         }
@@ -275,32 +233,18 @@ pub fn parse_documents(text: &str) -> Result<Vec<YamlDocument>, SyntaxError> {
             None => root = Some(value),
             Some(Frame::Sequence { items, path }) => {
                 if is_scalar_event {
-                    index
-                        .positions
-                        .entry(join_index(path, items.len()))
-                        .or_insert(position(&span));
+                    index.positions.entry(join_index(path, items.len())).or_insert(position(&span));
                 }
                 items.push(value);
             }
-            Some(Frame::Mapping {
-                map,
-                path,
-                pending_key,
-            }) => match pending_key.take() {
+            Some(Frame::Mapping { map, path, pending_key }) => match pending_key.take() {
                 None => {
                     let key = key_text(&value);
                     let key_path = join_key(path, &key);
                     if map.contains_key(&value) {
                         return Err(SyntaxError {
                             position: position(&span),
-                            message: format!(
-                                "duplicate key `{key}` in {}",
-                                if path.is_empty() {
-                                    "the document"
-                                } else {
-                                    path.as_str()
-                                }
-                            ),
+                            message: format!("duplicate key `{key}` in {}", if path.is_empty() { "the document" } else { path.as_str() }),
                         });
                     }
                     index.positions.insert(key_path, position(&span));
@@ -327,25 +271,10 @@ mod tests {
         let first = &documents[0];
         assert_eq!(first.value["slos"][1]["objective"].as_i64(), Some(101));
         assert_eq!(first.value["slos"][0]["objective"].as_f64(), Some(99.9));
-        assert_eq!(
-            first.index.locate("slos[1].objective"),
-            Position { line: 6, column: 5 }
-        );
-        assert_eq!(
-            first.index.locate("slos[1].name"),
-            Position { line: 5, column: 5 }
-        );
-        assert_eq!(
-            first.index.locate("slos[1].missing.deeper"),
-            Position { line: 5, column: 5 }
-        );
-        assert_eq!(
-            documents[1].index.locate("other[1]"),
-            Position {
-                line: 8,
-                column: 12
-            }
-        );
+        assert_eq!(first.index.locate("slos[1].objective"), Position { line: 6, column: 5 });
+        assert_eq!(first.index.locate("slos[1].name"), Position { line: 5, column: 5 });
+        assert_eq!(first.index.locate("slos[1].missing.deeper"), Position { line: 5, column: 5 });
+        assert_eq!(documents[1].index.locate("other[1]"), Position { line: 8, column: 12 });
     }
 
     #[test]
@@ -354,17 +283,12 @@ mod tests {
         assert!(error.position.line >= 1);
         let error = parse_documents("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(error.position.line, 3);
-        assert!(
-            error.message.contains("duplicate key `a`"),
-            "{}",
-            error.message
-        );
+        assert!(error.message.contains("duplicate key `a`"), "{}", error.message);
     }
 
     #[test]
     fn scalars_resolve_like_yaml_core() {
-        let documents =
-            parse_documents("a: ~\nb: true\nc: '12'\nd: 0x10\ne: 1e3\nf: 12abc\n").unwrap();
+        let documents = parse_documents("a: ~\nb: true\nc: '12'\nd: 0x10\ne: 1e3\nf: 12abc\n").unwrap();
         let value = &documents[0].value;
         assert!(value["a"].is_null());
         assert_eq!(value["b"].as_bool(), Some(true));

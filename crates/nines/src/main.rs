@@ -9,11 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(
-    name = "nines",
-    version,
-    about = "SLOs, error budgets and burn-rate alerts, as code"
-)]
+#[command(name = "nines", version, about = "SLOs, error budgets and burn-rate alerts, as code")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

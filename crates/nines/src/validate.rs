@@ -12,10 +12,7 @@ use crate::{OutputFormat, SpecArgs, ValidateArgs};
 pub fn load_options(args: &SpecArgs) -> Result<LoadOptions> {
     let default_period = Span::parse(&args.default_slo_period)
         .with_context(|| format!("--default-slo-period {:?}", args.default_slo_period))?;
-    let mut options = LoadOptions {
-        default_period,
-        ..LoadOptions::default()
-    };
+    let mut options = LoadOptions { default_period, ..LoadOptions::default() };
     if let Some(path) = &args.slo_period_windows_path {
         options.alert_windows = nines_spec::sloth::load_alert_windows(path)
             .map_err(|report| anyhow::anyhow!("invalid --slo-period-windows-path:\n{report}"))?;
@@ -57,12 +54,7 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
                     })
                 })
                 .collect();
-            let slos: Vec<&str> = loaded
-                .catalog
-                .slos
-                .iter()
-                .map(|slo| slo.id.as_str())
-                .collect();
+            let slos: Vec<&str> = loaded.catalog.slos.iter().map(|slo| slo.id.as_str()).collect();
             let body = serde_json::json!({
                 "valid": errors == 0,
                 "errors": errors,
@@ -73,9 +65,5 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&body)?);
         }
     }
-    Ok(if errors == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -11,7 +11,5 @@ pub fn conformance(relative: &str) -> PathBuf {
 /// `examples/...` relative to the repository root.
 #[allow(dead_code)] // for the native-format tests
 pub fn example(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(relative)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(relative)
 }
