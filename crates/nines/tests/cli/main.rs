@@ -1,5 +1,6 @@
 //! Tests of the nines binary and repository-wide checks: one integration test binary.
 
+mod generate;
 mod simulate;
 mod tidy;
 mod validate;
