@@ -125,6 +125,8 @@ pub fn generate(catalog: &Catalog, options: &GenerateOptions) -> Result<Generate
     for document in split_documents(&catalog.slos) {
         let mut groups = Vec::new();
         for slo in &document {
+            let normalized = with_event_queries(slo);
+            let slo = normalized.as_ref();
             if let Err(message) = check_generatable(slo) {
                 report.push(origin_error(&slo.origin, message));
                 continue;
@@ -172,6 +174,55 @@ fn split_documents(slos: &[SloDef]) -> Vec<Vec<&SloDef>> {
         }
     }
     documents
+}
+
+/// An alert name for an SLO without one: `checkout-latency` becomes `CheckoutLatencyBudgetBurn`.
+fn default_alert_name(id: &str) -> String {
+    let mut name: String = id
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    name.push_str("BudgetBurn");
+    name
+}
+
+/// The native SLI kinds as Sloth event queries: counter selectors become rates over the
+/// window, a latency SLI counts the histogram bucket at its threshold against `_count`.
+fn with_event_queries(slo: &SloDef) -> std::borrow::Cow<'_, SloDef> {
+    let rate = |selector: &str| format!("sum(rate({selector}[{{{{.window}}}}]))");
+    let sli = match &slo.sli {
+        Sli::Counters { good, bad, total } => Sli::EventQueries {
+            errors: bad.as_deref().map(rate),
+            good: good.as_deref().map(rate),
+            total: rate(total),
+        },
+        Sli::Latency {
+            histogram,
+            threshold_seconds,
+        } => {
+            let (name, matchers) = match histogram.split_once('{') {
+                Some((name, rest)) => (name.trim(), rest.trim_end().trim_end_matches('}').trim()),
+                None => (histogram.trim(), ""),
+            };
+            let separator = if matchers.is_empty() { "" } else { "," };
+            Sli::EventQueries {
+                errors: None,
+                good: Some(rate(&format!(
+                    "{name}_bucket{{{matchers}{separator}le=\"{threshold_seconds}\"}}"
+                ))),
+                total: rate(&format!("{name}_count{{{matchers}}}")),
+            }
+        }
+        _ => return std::borrow::Cow::Borrowed(slo),
+    };
+    std::borrow::Cow::Owned(SloDef { sli, ..slo.clone() })
 }
 
 fn check_generatable(slo: &SloDef) -> Result<(), String> {
@@ -343,6 +394,9 @@ impl<'a> SloContext<'a> {
                     "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is over expected.".to_string(),
                 ),
             ]);
+            if let Some(runbook) = &self.slo.runbook {
+                annotations.insert("runbook_url".to_string(), runbook.clone());
+            }
             annotations.extend(alerting.annotations.clone());
             annotations.extend(meta.annotations.clone());
             rules.push(Rule {
@@ -351,7 +405,7 @@ impl<'a> SloContext<'a> {
                     alerting
                         .name
                         .clone()
-                        .unwrap_or_else(|| self.slo.id.to_string()),
+                        .unwrap_or_else(|| default_alert_name(self.slo.id.as_str())),
                 ),
                 expr: format!("{}\n", blocks.join("\nor\n")),
                 labels,

@@ -388,3 +388,54 @@ slos:
     assert!(time_averaged_ratio(&quiet) / traffic_weighted_ratio(&quiet) > 17.0);
     assert!(traffic_weighted_ratio(&peak) / time_averaged_ratio(&peak) > 4.0);
 }
+
+#[test]
+fn generate_prometheus_covers_the_native_examples_and_passes_promtool() {
+    let folder = scratch("native");
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    for style in ["sloth", "exact"] {
+        let out = folder.join(format!("native-{style}.yaml"));
+        let run = Command::new(NINES)
+            .args(["generate", "prometheus", "-i"])
+            .arg(&examples)
+            .arg("-o")
+            .arg(&out)
+            .args(["--style", style])
+            .output()
+            .expect("nines runs");
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let text = std::fs::read_to_string(&out).unwrap();
+        // Counter selectors become rates; the latency SLI counts its threshold bucket.
+        assert!(
+            text.contains(r#"http_requests_total{job="checkout",code=~"5.."}"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"http_request_duration_seconds_bucket{job="checkout",le="0.3"}"#),
+            "{text}"
+        );
+        assert!(text.contains("alert: CheckoutLatencyBudgetBurn"), "{text}");
+        assert!(
+            text.contains("runbook_url: https://runbooks.example.com/checkout-latency"),
+            "{text}"
+        );
+        if let Some(promtool) = promtool() {
+            let files = rule_files(&out, &folder, &format!("native-{style}"));
+            let check = Command::new(&promtool)
+                .args(["check", "rules"])
+                .args(&files)
+                .output()
+                .unwrap();
+            assert!(
+                check.status.success(),
+                "{}",
+                String::from_utf8_lossy(&check.stdout)
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&folder);
+}
