@@ -35,6 +35,71 @@ pub enum StoreError {
     Migration(String),
     #[error("invalid database url {url:?}: {detail}")]
     Url { url: String, detail: String },
+    /// An argument the store refuses before touching the database (a negative limit, a NaN
+    /// value, an unknown outbox id); nothing was written.
+    #[error("invalid argument: {0}")]
+    Invalid(String),
+}
+
+/// Refuses NaN, which SQLite cannot store (it becomes NULL) and PostgreSQL would keep: both
+/// backends answer the same.
+pub(crate) fn check_not_nan(what: &str, value: f64) -> Result<()> {
+    if value.is_nan() {
+        return Err(StoreError::Invalid(format!("{what} is NaN")));
+    }
+    Ok(())
+}
+
+/// Refuses a negative row limit (SQLite would read it as "no limit", PostgreSQL as an error).
+pub(crate) fn check_limit(limit: i64) -> Result<()> {
+    if limit < 0 {
+        return Err(StoreError::Invalid(format!(
+            "limit must not be negative, got {limit}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks what `compact_counts` needs: buckets of at least one minute.
+pub(crate) fn check_bucket_minutes(bucket_minutes: i64) -> Result<()> {
+    if bucket_minutes < 1 {
+        return Err(StoreError::Invalid(format!(
+            "bucket_minutes must be at least 1, got {bucket_minutes}"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_intake(commit: &IntakeCommit) -> Result<()> {
+    for series in &commit.series {
+        check_not_nan(
+            &format!("last_value of series {:?}", series.series_key),
+            series.last_value,
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn check_snapshots(rows: &[SnapshotRow]) -> Result<()> {
+    for row in rows {
+        let at = format!("snapshot of {:?} at {}", row.slo_id, row.at_ms);
+        check_not_nan(&format!("remaining_share of {at}"), row.remaining_share)?;
+        if let Some(sli) = row.sli {
+            check_not_nan(&format!("sli of {at}"), sli)?;
+        }
+        if let Some(burn_rate) = row.burn_rate_1h {
+            check_not_nan(&format!("burn_rate_1h of {at}"), burn_rate)?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn database_error(err: sqlx::Error) -> StoreError {
+    StoreError::Database(err.to_string())
+}
+
+pub(crate) fn migration_error(err: sqlx::migrate::MigrateError) -> StoreError {
+    StoreError::Migration(err.to_string())
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
