@@ -241,7 +241,8 @@ pub trait Store: Send + Sync + 'static {
     /// SLO id and then oldest first.
     async fn counts_since(&self, slo_id: Option<&str>, minute: i64) -> Result<Vec<CountRow>>;
     /// Merges one-minute rows that start before `before_minute` into rows of `bucket_minutes`
-    /// (aligned to multiples of it), keeping every sum; returns how many rows were merged away.
+    /// (aligned to multiples of it), keeping every sum; returns how many rows were merged away
+    /// (the one-minute rows removed). `bucket_minutes` below 1 is `StoreError::Invalid`.
     async fn compact_counts(&self, before_minute: i64, bucket_minutes: i64) -> Result<u64>;
     /// Deletes rows whose bucket ends at or before `before_minute`.
     async fn delete_counts_before(&self, before_minute: i64) -> Result<u64>;
@@ -249,16 +250,21 @@ pub trait Store: Send + Sync + 'static {
     async fn alert_states(&self) -> Result<Vec<AlertStateRow>>;
     /// Upserts alert states, appends events and enqueues notifications in one transaction.
     async fn commit_transitions(&self, commit: &TransitionCommit) -> Result<()>;
-    /// Events in id order.
+    /// Events in id order, at most `query.limit` (none for 0; a negative limit is
+    /// `StoreError::Invalid`).
     async fn events(&self, query: &EventQuery) -> Result<Vec<EventRow>>;
 
     async fn record_snapshots(&self, rows: &[SnapshotRow]) -> Result<()>;
     /// Snapshots of one SLO with `from_ms <= at_ms < to_ms`, oldest first.
     async fn snapshots(&self, slo_id: &str, from_ms: i64, to_ms: i64) -> Result<Vec<SnapshotRow>>;
 
-    /// Undelivered notifications due at `now_ms`, oldest first.
+    /// Undelivered notifications due at `now_ms` (`next_attempt_ms <= now_ms`), oldest first
+    /// (by `created_ms`, then id), at most `limit`.
     async fn due_messages(&self, now_ms: i64, limit: i64) -> Result<Vec<OutboxRow>>;
+    /// Marks a notification delivered; delivering again keeps the first time. An unknown id is
+    /// `StoreError::Invalid`.
     async fn mark_delivered(&self, id: i64, at_ms: i64) -> Result<()>;
+    /// Records a failed attempt and when to try again. An unknown id is `StoreError::Invalid`.
     async fn mark_retry(
         &self,
         id: i64,

@@ -495,3 +495,36 @@ impl Store for SqliteStore {
         Ok(u64::try_from(depth).unwrap_or(0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use super::SqliteStore;
+
+    /// `synchronous` and `foreign_keys` are per connection, so they are checked on one of the
+    /// store's own connections.
+    #[tokio::test]
+    async fn connections_are_durable_and_check_foreign_keys() {
+        let folder =
+            std::env::temp_dir().join(format!("nines_sqlite_pragmas_{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let url = format!("sqlite://{}", folder.join("nines.db").display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        let pragma = |name: &'static str| {
+            let pool = store.pool.clone();
+            async move {
+                let row = sqlx::query(name).fetch_one(&pool).await.unwrap();
+                row.try_get::<String, _>(0)
+                    .or_else(|_| row.try_get::<i64, _>(0).map(|value| value.to_string()))
+                    .unwrap()
+            }
+        };
+        assert_eq!(pragma("PRAGMA journal_mode").await, "wal");
+        // 2 is FULL.
+        assert_eq!(pragma("PRAGMA synchronous").await, "2");
+        assert_eq!(pragma("PRAGMA foreign_keys").await, "1");
+        assert_eq!(pragma("PRAGMA busy_timeout").await, "10000");
+        std::fs::remove_dir_all(&folder).unwrap();
+    }
+}
