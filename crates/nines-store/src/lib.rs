@@ -94,6 +94,24 @@ pub(crate) fn check_snapshots(rows: &[SnapshotRow]) -> Result<()> {
     Ok(())
 }
 
+/// The rows of an intake commit in key order. Writers that lock rows in one order cannot
+/// deadlock each other on PostgreSQL. The sort is stable: of two states of one series the later
+/// is written last and wins, as in the commit.
+pub(crate) fn intake_in_key_order(commit: &IntakeCommit) -> (Vec<&SeriesState>, Vec<&CountDelta>) {
+    let mut series: Vec<&SeriesState> = commit.series.iter().collect();
+    series.sort_by(|a, b| a.series_key.cmp(&b.series_key));
+    let mut counts: Vec<&CountDelta> = commit.counts.iter().collect();
+    counts.sort_by(|a, b| (&a.slo_id, a.minute).cmp(&(&b.slo_id, b.minute)));
+    (series, counts)
+}
+
+/// Alert states in key order (stable, like [`intake_in_key_order`]).
+pub(crate) fn states_in_key_order(states: &[AlertStateRow]) -> Vec<&AlertStateRow> {
+    let mut states: Vec<&AlertStateRow> = states.iter().collect();
+    states.sort_by(|a, b| (&a.slo_id, &a.kind).cmp(&(&b.slo_id, &b.kind)));
+    states
+}
+
 pub(crate) fn database_error(err: sqlx::Error) -> StoreError {
     StoreError::Database(err.to_string())
 }

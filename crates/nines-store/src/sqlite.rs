@@ -26,7 +26,8 @@ use sqlx::{Row, Sqlite, Transaction};
 use crate::{
     AlertStateRow, CountRow, EventQuery, EventRow, IntakeCommit, OutboxRow, Result, SeriesState,
     SloRow, SnapshotRow, Store, StoreError, TransitionCommit, check_bucket_minutes, check_intake,
-    check_limit, check_snapshots, database_error, migration_error,
+    check_limit, check_snapshots, database_error, intake_in_key_order, migration_error,
+    states_in_key_order,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -196,8 +197,9 @@ impl Store for SqliteStore {
 
     async fn commit_intake(&self, commit: &IntakeCommit) -> Result<()> {
         check_intake(commit)?;
+        let (series_in_order, counts_in_order) = intake_in_key_order(commit);
         let mut tx = self.begin_write().await?;
-        for series in &commit.series {
+        for series in series_in_order {
             sqlx::query(
                 "INSERT INTO series_states (series_key, last_value, last_timestamp_ms) \
                  VALUES ($1, $2, $3) \
@@ -211,7 +213,7 @@ impl Store for SqliteStore {
             .await
             .map_err(database_error)?;
         }
-        for delta in &commit.counts {
+        for delta in counts_in_order {
             sqlx::query(
                 "INSERT INTO counts (slo_id, minute, bucket_minutes, counted, total) \
                  VALUES ($1, $2, 1, $3, $4) \
@@ -312,7 +314,7 @@ impl Store for SqliteStore {
 
     async fn commit_transitions(&self, commit: &TransitionCommit) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        for state in &commit.states {
+        for state in states_in_key_order(&commit.states) {
             sqlx::query(
                 "INSERT INTO alert_states (slo_id, kind, state, severity, since_ms) \
                  VALUES ($1, $2, $3, $4, $5) \

@@ -71,9 +71,11 @@ async fn intake_upserts_series_states(ctx: Ctx) {
         .unwrap();
     store
         .commit_intake(&IntakeCommit {
+            // Twice in one commit: the later state wins, as if written one after the other.
             series: vec![
-                series("s1", 1e300, 2_000),
                 series("s3", f64::INFINITY, 2_000),
+                series("s1", 7.0, 1_500),
+                series("s1", 1e300, 2_000),
             ],
             counts: vec![],
         })

@@ -38,7 +38,8 @@ async fn transitions_upsert_alert_states(ctx: Ctx) {
     ticket.severity = "ticket".to_string();
     store
         .commit_transitions(&TransitionCommit {
-            states: vec![ticket.clone()],
+            // Twice in one commit: the later state wins.
+            states: vec![alert("a", "burn_rate", "firing", 1_500), ticket.clone()],
             events: vec![],
             outbox: vec![],
         })
