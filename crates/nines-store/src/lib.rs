@@ -35,6 +35,89 @@ pub enum StoreError {
     Migration(String),
     #[error("invalid database url {url:?}: {detail}")]
     Url { url: String, detail: String },
+    /// An argument the store refuses before touching the database (a negative limit, a NaN
+    /// value, an unknown outbox id); nothing was written.
+    #[error("invalid argument: {0}")]
+    Invalid(String),
+}
+
+/// Refuses NaN, which SQLite cannot store (it becomes NULL) and PostgreSQL would keep: both
+/// backends answer the same.
+pub(crate) fn check_not_nan(what: &str, value: f64) -> Result<()> {
+    if value.is_nan() {
+        return Err(StoreError::Invalid(format!("{what} is NaN")));
+    }
+    Ok(())
+}
+
+/// Refuses a negative row limit (SQLite would read it as "no limit", PostgreSQL as an error).
+pub(crate) fn check_limit(limit: i64) -> Result<()> {
+    if limit < 0 {
+        return Err(StoreError::Invalid(format!(
+            "limit must not be negative, got {limit}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks what `compact_counts` needs: buckets of at least one minute.
+pub(crate) fn check_bucket_minutes(bucket_minutes: i64) -> Result<()> {
+    if bucket_minutes < 1 {
+        return Err(StoreError::Invalid(format!(
+            "bucket_minutes must be at least 1, got {bucket_minutes}"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_intake(commit: &IntakeCommit) -> Result<()> {
+    for series in &commit.series {
+        check_not_nan(
+            &format!("last_value of series {:?}", series.series_key),
+            series.last_value,
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn check_snapshots(rows: &[SnapshotRow]) -> Result<()> {
+    for row in rows {
+        let at = format!("snapshot of {:?} at {}", row.slo_id, row.at_ms);
+        check_not_nan(&format!("remaining_share of {at}"), row.remaining_share)?;
+        if let Some(sli) = row.sli {
+            check_not_nan(&format!("sli of {at}"), sli)?;
+        }
+        if let Some(burn_rate) = row.burn_rate_1h {
+            check_not_nan(&format!("burn_rate_1h of {at}"), burn_rate)?;
+        }
+    }
+    Ok(())
+}
+
+/// The rows of an intake commit in key order. Writers that lock rows in one order cannot
+/// deadlock each other on PostgreSQL. The sort is stable: of two states of one series the later
+/// is written last and wins, as in the commit.
+pub(crate) fn intake_in_key_order(commit: &IntakeCommit) -> (Vec<&SeriesState>, Vec<&CountDelta>) {
+    let mut series: Vec<&SeriesState> = commit.series.iter().collect();
+    series.sort_by(|a, b| a.series_key.cmp(&b.series_key));
+    let mut counts: Vec<&CountDelta> = commit.counts.iter().collect();
+    counts.sort_by(|a, b| (&a.slo_id, a.minute).cmp(&(&b.slo_id, b.minute)));
+    (series, counts)
+}
+
+/// Alert states in key order (stable, like [`intake_in_key_order`]).
+pub(crate) fn states_in_key_order(states: &[AlertStateRow]) -> Vec<&AlertStateRow> {
+    let mut states: Vec<&AlertStateRow> = states.iter().collect();
+    states.sort_by(|a, b| (&a.slo_id, &a.kind).cmp(&(&b.slo_id, &b.kind)));
+    states
+}
+
+pub(crate) fn database_error(err: sqlx::Error) -> StoreError {
+    StoreError::Database(err.to_string())
+}
+
+pub(crate) fn migration_error(err: sqlx::migrate::MigrateError) -> StoreError {
+    StoreError::Migration(err.to_string())
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -176,7 +259,8 @@ pub trait Store: Send + Sync + 'static {
     /// SLO id and then oldest first.
     async fn counts_since(&self, slo_id: Option<&str>, minute: i64) -> Result<Vec<CountRow>>;
     /// Merges one-minute rows that start before `before_minute` into rows of `bucket_minutes`
-    /// (aligned to multiples of it), keeping every sum; returns how many rows were merged away.
+    /// (aligned to multiples of it), keeping every sum; returns how many rows were merged away
+    /// (the one-minute rows removed). `bucket_minutes` below 1 is `StoreError::Invalid`.
     async fn compact_counts(&self, before_minute: i64, bucket_minutes: i64) -> Result<u64>;
     /// Deletes rows whose bucket ends at or before `before_minute`.
     async fn delete_counts_before(&self, before_minute: i64) -> Result<u64>;
@@ -184,16 +268,21 @@ pub trait Store: Send + Sync + 'static {
     async fn alert_states(&self) -> Result<Vec<AlertStateRow>>;
     /// Upserts alert states, appends events and enqueues notifications in one transaction.
     async fn commit_transitions(&self, commit: &TransitionCommit) -> Result<()>;
-    /// Events in id order.
+    /// Events in id order, at most `query.limit` (none for 0; a negative limit is
+    /// `StoreError::Invalid`).
     async fn events(&self, query: &EventQuery) -> Result<Vec<EventRow>>;
 
     async fn record_snapshots(&self, rows: &[SnapshotRow]) -> Result<()>;
     /// Snapshots of one SLO with `from_ms <= at_ms < to_ms`, oldest first.
     async fn snapshots(&self, slo_id: &str, from_ms: i64, to_ms: i64) -> Result<Vec<SnapshotRow>>;
 
-    /// Undelivered notifications due at `now_ms`, oldest first.
+    /// Undelivered notifications due at `now_ms` (`next_attempt_ms <= now_ms`), oldest first
+    /// (by `created_ms`, then id), at most `limit`.
     async fn due_messages(&self, now_ms: i64, limit: i64) -> Result<Vec<OutboxRow>>;
+    /// Marks a notification delivered; delivering again keeps the first time. An unknown id is
+    /// `StoreError::Invalid`.
     async fn mark_delivered(&self, id: i64, at_ms: i64) -> Result<()>;
+    /// Records a failed attempt and when to try again. An unknown id is `StoreError::Invalid`.
     async fn mark_retry(
         &self,
         id: i64,

@@ -1,14 +1,532 @@
 //! The SQLite backend: one file, the embedded default.
+//!
+//! Opened from `sqlite://PATH` (the file is created if missing; `sqlite:///abs/path` for an
+//! absolute path). Every connection runs in WAL mode with `synchronous=FULL`, so a commit that
+//! returned is on disk and survives a power cut, not only a crash of the process; foreign keys
+//! are on and a busy connection waits up to [`BUSY_TIMEOUT`] for the lock. Writes begin with
+//! `BEGIN IMMEDIATE`: the write lock is taken up front, so a transaction never fails half way
+//! when it upgrades from reading to writing, and writers from several processes queue up.
+//!
+//! Queries are plain runtime queries (`sqlx::query` with binds), not the compile-time checked
+//! macros: those need a live database or an offline `.sqlx` cache at build time. Instead the
+//! conformance suite in `tests/it` runs every query here against a real SQLite file.
+//! The schema is `migrations/sqlite`, embedded and run by [`SqliteStore::open`].
 
-use crate::{Result, StoreError};
+use std::str::FromStr;
+use std::time::Duration;
 
-pub struct SqliteStore {}
+use async_trait::async_trait;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::{
+    AlertStateRow, CountRow, EventQuery, EventRow, IntakeCommit, OutboxRow, Result, SeriesState,
+    SloRow, SnapshotRow, Store, StoreError, TransitionCommit, check_bucket_minutes, check_intake,
+    check_limit, check_snapshots, database_error, intake_in_key_order, migration_error,
+    states_in_key_order,
+};
+
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// How long a connection waits for another writer before it gives up with "database is locked".
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections in the pool: readers run in parallel under WAL, writers queue on the file lock.
+const MAX_CONNECTIONS: u32 = 4;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
 
 impl SqliteStore {
+    /// Opens (creating if missing) the database file `url` names and brings its schema up to
+    /// date.
     pub async fn open(url: &str) -> Result<SqliteStore> {
-        Err(StoreError::Url {
-            url: url.to_string(),
-            detail: "sqlite backend not built yet".to_string(),
-        })
+        let path = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:");
+        if path.is_empty() || path.starts_with('?') {
+            return Err(StoreError::Url {
+                url: url.to_string(),
+                detail: "expected sqlite://PATH with a file path".to_string(),
+            });
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|err| StoreError::Url {
+                url: url.to_string(),
+                detail: err.to_string(),
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(database_error)?;
+        MIGRATOR.run(&pool).await.map_err(migration_error)?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Begins a write transaction holding the write lock from its first statement.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(database_error)
+    }
+}
+
+fn slo_from_row(row: &SqliteRow) -> sqlx::Result<SloRow> {
+    Ok(SloRow {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        service: row.try_get("service")?,
+        first_seen_ms: row.try_get("first_seen_ms")?,
+    })
+}
+
+fn count_from_row(row: &SqliteRow) -> sqlx::Result<CountRow> {
+    Ok(CountRow {
+        slo_id: row.try_get("slo_id")?,
+        minute: row.try_get("minute")?,
+        bucket_minutes: row.try_get("bucket_minutes")?,
+        counted: row.try_get("counted")?,
+        total: row.try_get("total")?,
+    })
+}
+
+fn series_from_row(row: &SqliteRow) -> sqlx::Result<SeriesState> {
+    Ok(SeriesState {
+        series_key: row.try_get("series_key")?,
+        last_value: row.try_get("last_value")?,
+        last_timestamp_ms: row.try_get("last_timestamp_ms")?,
+    })
+}
+
+fn alert_state_from_row(row: &SqliteRow) -> sqlx::Result<AlertStateRow> {
+    Ok(AlertStateRow {
+        slo_id: row.try_get("slo_id")?,
+        kind: row.try_get("kind")?,
+        state: row.try_get("state")?,
+        severity: row.try_get("severity")?,
+        since_ms: row.try_get("since_ms")?,
+    })
+}
+
+fn event_from_row(row: &SqliteRow) -> sqlx::Result<EventRow> {
+    Ok(EventRow {
+        id: row.try_get("id")?,
+        at_ms: row.try_get("at_ms")?,
+        kind: row.try_get("kind")?,
+        slo_id: row.try_get("slo_id")?,
+        actor: row.try_get("actor")?,
+        payload: row.try_get("payload")?,
+    })
+}
+
+fn outbox_from_row(row: &SqliteRow) -> sqlx::Result<OutboxRow> {
+    Ok(OutboxRow {
+        id: row.try_get("id")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        channel: row.try_get("channel")?,
+        payload: row.try_get("payload")?,
+        created_ms: row.try_get("created_ms")?,
+        attempts: row.try_get("attempts")?,
+        next_attempt_ms: row.try_get("next_attempt_ms")?,
+        delivered_ms: row.try_get("delivered_ms")?,
+        last_error: row.try_get("last_error")?,
+    })
+}
+
+fn snapshot_from_row(row: &SqliteRow) -> sqlx::Result<SnapshotRow> {
+    Ok(SnapshotRow {
+        slo_id: row.try_get("slo_id")?,
+        at_ms: row.try_get("at_ms")?,
+        remaining_share: row.try_get("remaining_share")?,
+        sli: row.try_get("sli")?,
+        bad: row.try_get("bad")?,
+        total: row.try_get("total")?,
+        burn_rate_1h: row.try_get("burn_rate_1h")?,
+    })
+}
+
+/// Decodes every row with `decode`, failing on the first that does not fit.
+fn decode_all<T>(
+    rows: Vec<SqliteRow>,
+    decode: fn(&SqliteRow) -> sqlx::Result<T>,
+) -> Result<Vec<T>> {
+    rows.iter()
+        .map(|row| decode(row).map_err(database_error))
+        .collect()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn upsert_slos(&self, slos: &[SloRow]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for slo in slos {
+            sqlx::query(
+                "INSERT INTO slos (id, name, service, first_seen_ms) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, service = excluded.service",
+            )
+            .bind(&slo.id)
+            .bind(&slo.name)
+            .bind(&slo.service)
+            .bind(slo.first_seen_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        }
+        tx.commit().await.map_err(database_error)
+    }
+
+    async fn slos(&self) -> Result<Vec<SloRow>> {
+        let rows = sqlx::query("SELECT id, name, service, first_seen_ms FROM slos ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database_error)?;
+        decode_all(rows, slo_from_row)
+    }
+
+    async fn commit_intake(&self, commit: &IntakeCommit) -> Result<()> {
+        check_intake(commit)?;
+        let (series_in_order, counts_in_order) = intake_in_key_order(commit);
+        let mut tx = self.begin_write().await?;
+        for series in series_in_order {
+            sqlx::query(
+                "INSERT INTO series_states (series_key, last_value, last_timestamp_ms) \
+                 VALUES ($1, $2, $3) \
+                 ON CONFLICT (series_key) DO UPDATE SET last_value = excluded.last_value, \
+                 last_timestamp_ms = excluded.last_timestamp_ms",
+            )
+            .bind(&series.series_key)
+            .bind(series.last_value)
+            .bind(series.last_timestamp_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        }
+        for delta in counts_in_order {
+            sqlx::query(
+                "INSERT INTO counts (slo_id, minute, bucket_minutes, counted, total) \
+                 VALUES ($1, $2, 1, $3, $4) \
+                 ON CONFLICT (slo_id, minute, bucket_minutes) DO UPDATE SET \
+                 counted = counted + excluded.counted, total = total + excluded.total",
+            )
+            .bind(&delta.slo_id)
+            .bind(delta.minute)
+            .bind(delta.counted)
+            .bind(delta.total)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        }
+        tx.commit().await.map_err(database_error)
+    }
+
+    async fn series_states(&self) -> Result<Vec<SeriesState>> {
+        let rows = sqlx::query(
+            "SELECT series_key, last_value, last_timestamp_ms FROM series_states \
+             ORDER BY series_key",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        decode_all(rows, series_from_row)
+    }
+
+    async fn counts_since(&self, slo_id: Option<&str>, minute: i64) -> Result<Vec<CountRow>> {
+        let rows = sqlx::query(
+            "SELECT slo_id, minute, bucket_minutes, counted, total FROM counts \
+             WHERE ($1 IS NULL OR slo_id = $1) AND minute >= $2 \
+             ORDER BY slo_id, minute, bucket_minutes",
+        )
+        .bind(slo_id)
+        .bind(minute)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        decode_all(rows, count_from_row)
+    }
+
+    async fn compact_counts(&self, before_minute: i64, bucket_minutes: i64) -> Result<u64> {
+        check_bucket_minutes(bucket_minutes)?;
+        if bucket_minutes == 1 {
+            // One-minute rows are already rows of one minute.
+            return Ok(0);
+        }
+        // The write lock is held from the first statement, so no intake can add to a one-minute
+        // row between the sum and the delete.
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO counts (slo_id, minute, bucket_minutes, counted, total) \
+             SELECT slo_id, minute - (((minute % $2) + $2) % $2) AS start, $2, \
+                    SUM(counted), SUM(total) \
+             FROM counts WHERE bucket_minutes = 1 AND minute < $1 \
+             GROUP BY slo_id, start \
+             ON CONFLICT (slo_id, minute, bucket_minutes) DO UPDATE SET \
+             counted = counted + excluded.counted, total = total + excluded.total",
+        )
+        .bind(before_minute)
+        .bind(bucket_minutes)
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?;
+        let merged = sqlx::query("DELETE FROM counts WHERE bucket_minutes = 1 AND minute < $1")
+            .bind(before_minute)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?
+            .rows_affected();
+        tx.commit().await.map_err(database_error)?;
+        Ok(merged)
+    }
+
+    async fn delete_counts_before(&self, before_minute: i64) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM counts WHERE minute + bucket_minutes <= $1")
+            .bind(before_minute)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?
+            .rows_affected();
+        tx.commit().await.map_err(database_error)?;
+        Ok(deleted)
+    }
+
+    async fn alert_states(&self) -> Result<Vec<AlertStateRow>> {
+        let rows = sqlx::query(
+            "SELECT slo_id, kind, state, severity, since_ms FROM alert_states \
+             ORDER BY slo_id, kind",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        decode_all(rows, alert_state_from_row)
+    }
+
+    async fn commit_transitions(&self, commit: &TransitionCommit) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for state in states_in_key_order(&commit.states) {
+            sqlx::query(
+                "INSERT INTO alert_states (slo_id, kind, state, severity, since_ms) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (slo_id, kind) DO UPDATE SET state = excluded.state, \
+                 severity = excluded.severity, since_ms = excluded.since_ms",
+            )
+            .bind(&state.slo_id)
+            .bind(&state.kind)
+            .bind(&state.state)
+            .bind(&state.severity)
+            .bind(state.since_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        }
+        for event in &commit.events {
+            sqlx::query(
+                "INSERT INTO events (at_ms, kind, slo_id, actor, payload) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(event.at_ms)
+            .bind(&event.kind)
+            .bind(&event.slo_id)
+            .bind(&event.actor)
+            .bind(&event.payload)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        }
+        for message in &commit.outbox {
+            sqlx::query(
+                "INSERT INTO outbox (idempotency_key, channel, payload, created_ms, attempts, \
+                 next_attempt_ms, delivered_ms, last_error) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (idempotency_key) DO NOTHING",
+            )
+            .bind(&message.idempotency_key)
+            .bind(&message.channel)
+            .bind(&message.payload)
+            .bind(message.created_ms)
+            .bind(message.attempts)
+            .bind(message.next_attempt_ms)
+            .bind(message.delivered_ms)
+            .bind(&message.last_error)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        }
+        tx.commit().await.map_err(database_error)
+    }
+
+    async fn events(&self, query: &EventQuery) -> Result<Vec<EventRow>> {
+        check_limit(query.limit)?;
+        let rows = sqlx::query(
+            "SELECT id, at_ms, kind, slo_id, actor, payload FROM events \
+             WHERE ($1 IS NULL OR slo_id = $1) AND ($2 IS NULL OR id > $2) \
+             ORDER BY id LIMIT $3",
+        )
+        .bind(&query.slo_id)
+        .bind(query.after_id)
+        .bind(query.limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        decode_all(rows, event_from_row)
+    }
+
+    async fn record_snapshots(&self, rows: &[SnapshotRow]) -> Result<()> {
+        check_snapshots(rows)?;
+        let mut tx = self.begin_write().await?;
+        for row in rows {
+            sqlx::query(
+                "INSERT INTO snapshots (slo_id, at_ms, remaining_share, sli, bad, total, \
+                 burn_rate_1h) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (slo_id, at_ms) DO UPDATE SET \
+                 remaining_share = excluded.remaining_share, sli = excluded.sli, \
+                 bad = excluded.bad, total = excluded.total, \
+                 burn_rate_1h = excluded.burn_rate_1h",
+            )
+            .bind(&row.slo_id)
+            .bind(row.at_ms)
+            .bind(row.remaining_share)
+            .bind(row.sli)
+            .bind(row.bad)
+            .bind(row.total)
+            .bind(row.burn_rate_1h)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        }
+        tx.commit().await.map_err(database_error)
+    }
+
+    async fn snapshots(&self, slo_id: &str, from_ms: i64, to_ms: i64) -> Result<Vec<SnapshotRow>> {
+        let rows = sqlx::query(
+            "SELECT slo_id, at_ms, remaining_share, sli, bad, total, burn_rate_1h \
+             FROM snapshots WHERE slo_id = $1 AND at_ms >= $2 AND at_ms < $3 ORDER BY at_ms",
+        )
+        .bind(slo_id)
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        decode_all(rows, snapshot_from_row)
+    }
+
+    async fn due_messages(&self, now_ms: i64, limit: i64) -> Result<Vec<OutboxRow>> {
+        check_limit(limit)?;
+        let rows = sqlx::query(
+            "SELECT id, idempotency_key, channel, payload, created_ms, attempts, \
+             next_attempt_ms, delivered_ms, last_error FROM outbox \
+             WHERE delivered_ms IS NULL AND next_attempt_ms <= $1 \
+             ORDER BY created_ms, id LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        decode_all(rows, outbox_from_row)
+    }
+
+    async fn mark_delivered(&self, id: i64, at_ms: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        // A second delivery (at least once) keeps the time of the first.
+        let updated = sqlx::query(
+            "UPDATE outbox SET delivered_ms = COALESCE(delivered_ms, $2) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(at_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?
+        .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::Invalid(format!(
+                "no outbox message has id {id}"
+            )));
+        }
+        tx.commit().await.map_err(database_error)
+    }
+
+    async fn mark_retry(
+        &self,
+        id: i64,
+        attempts: i64,
+        next_attempt_ms: i64,
+        error: &str,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE outbox SET attempts = $2, next_attempt_ms = $3, last_error = $4 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(attempts)
+        .bind(next_attempt_ms)
+        .bind(error)
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?
+        .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::Invalid(format!(
+                "no outbox message has id {id}"
+            )));
+        }
+        tx.commit().await.map_err(database_error)
+    }
+
+    async fn outbox_depth(&self) -> Result<u64> {
+        let depth: i64 =
+            sqlx::query("SELECT COUNT(*) AS depth FROM outbox WHERE delivered_ms IS NULL")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(database_error)?
+                .try_get("depth")
+                .map_err(database_error)?;
+        Ok(u64::try_from(depth).unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use super::SqliteStore;
+
+    /// `synchronous` and `foreign_keys` are per connection, so they are checked on one of the
+    /// store's own connections.
+    #[tokio::test]
+    async fn connections_are_durable_and_check_foreign_keys() {
+        let folder =
+            std::env::temp_dir().join(format!("nines_sqlite_pragmas_{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let url = format!("sqlite://{}", folder.join("nines.db").display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        let pragma = |name: &'static str| {
+            let pool = store.pool.clone();
+            async move {
+                let row = sqlx::query(name).fetch_one(&pool).await.unwrap();
+                row.try_get::<String, _>(0)
+                    .or_else(|_| row.try_get::<i64, _>(0).map(|value| value.to_string()))
+                    .unwrap()
+            }
+        };
+        assert_eq!(pragma("PRAGMA journal_mode").await, "wal");
+        // 2 is FULL.
+        assert_eq!(pragma("PRAGMA synchronous").await, "2");
+        assert_eq!(pragma("PRAGMA foreign_keys").await, "1");
+        assert_eq!(pragma("PRAGMA busy_timeout").await, "10000");
+        std::fs::remove_dir_all(&folder).unwrap();
     }
 }
