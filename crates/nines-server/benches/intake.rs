@@ -136,7 +136,7 @@ fn decode_match_count(c: &mut Criterion) {
     let mut state = CounterState::new();
     let decoded = remote_write::decode(&earlier, MAX_BODY).expect("valid body");
     let prepared = state.prepare(&matcher, &Batch::from_write_request(decoded));
-    state.adopt(&prepared.commit);
+    state.adopt(&prepared);
 
     let check = state.prepare(
         &matcher,

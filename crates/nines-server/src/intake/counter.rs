@@ -49,8 +49,11 @@ pub struct Prepared {
     /// Series states to write and counts to add, sorted by series key and by SLO and minute.
     pub commit: IntakeCommit,
     pub stats: IntakeStats,
-    /// Latency SLOs whose histogram arrived without a bucket at the threshold.
+    /// Latency SLOs whose histogram arrived without a bucket at the threshold, and whose
+    /// threshold bucket has not been seen since the state was created.
     pub problems: Vec<SloProblem>,
+    /// Latency SLOs whose threshold bucket arrived (see [`Matcher::latency_key`]).
+    pub thresholds_seen: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,6 +66,11 @@ struct Last {
 #[derive(Debug, Clone, Default)]
 pub struct CounterState {
     series: HashMap<String, Last>,
+    /// Latency SLOs whose threshold bucket has arrived. Remote write spreads the series of one
+    /// histogram over parallel requests, so one request lacking the bucket at the threshold
+    /// proves nothing once another request had it. Kept in memory only: after a restart a
+    /// request without the bucket can report the problem until the bucket arrives again.
+    thresholds_seen: HashSet<String>,
 }
 
 impl CounterState {
@@ -93,9 +101,11 @@ impl CounterState {
         })
     }
 
-    /// Takes the series states of a commit that is now durable.
-    pub fn adopt(&mut self, commit: &IntakeCommit) {
-        self.adopt_states(commit.series.iter().cloned());
+    /// Takes the outcome of [`CounterState::prepare`] once its commit is durable.
+    pub fn adopt(&mut self, prepared: &Prepared) {
+        self.adopt_states(prepared.commit.series.iter().cloned());
+        self.thresholds_seen
+            .extend(prepared.thresholds_seen.iter().cloned());
     }
 
     fn adopt_states(&mut self, states: impl IntoIterator<Item = SeriesState>) {
@@ -231,9 +241,19 @@ impl CounterState {
         let mut problems: Vec<SloProblem> = near_misses
             .into_iter()
             .filter(|(slo, _)| !counted_slos.contains(slo))
+            .filter(|(slo, _)| {
+                matcher
+                    .latency_key(*slo)
+                    .is_none_or(|key| !self.thresholds_seen.contains(&key))
+            })
             .filter_map(|(slo, les)| matcher.missing_bucket_problem(slo, &les))
             .collect();
         problems.sort_by(|a, b| a.slo_id.cmp(&b.slo_id));
+        let mut thresholds_seen: Vec<String> = counted_slos
+            .into_iter()
+            .filter_map(|slo| matcher.latency_key(slo))
+            .collect();
+        thresholds_seen.sort();
 
         Prepared {
             commit: IntakeCommit {
@@ -242,6 +262,7 @@ impl CounterState {
             },
             stats,
             problems,
+            thresholds_seen,
         }
     }
 }
@@ -373,7 +394,7 @@ mod tests {
         for (position, (series, expected)) in steps.iter().enumerate() {
             let prepared = state.prepare(matcher, &batch(series, temporality));
             assert_eq!(render(&prepared), *expected, "step {position}");
-            state.adopt(&prepared.commit);
+            state.adopt(&prepared);
         }
         state
     }
@@ -579,17 +600,26 @@ mod tests {
         check(
             &matcher,
             Temporality::Cumulative,
-            &[(
-                &[
-                    (b01.as_str(), samples[0]),
-                    (b025.as_str(), samples[1]),
-                    (b1.as_str(), samples[2]),
-                    (inf.as_str(), samples[3]),
-                    (count, samples[4]),
-                ],
-                "counts [fast@1 9/12, off-bucket@1 0/12] accepted 4 baselines 2 resets 0 unrelated 6 out-of-order 0 invalid 0 stale 0\n\
+            &[
+                (
+                    &[
+                        (b01.as_str(), samples[0]),
+                        (b025.as_str(), samples[1]),
+                        (b1.as_str(), samples[2]),
+                        (inf.as_str(), samples[3]),
+                        (count, samples[4]),
+                    ],
+                    "counts [fast@1 9/12, off-bucket@1 0/12] accepted 4 baselines 2 resets 0 unrelated 6 out-of-order 0 invalid 0 stale 0\n\
                  problem off-bucket: histogram http_request_duration_seconds{job=\"api\"} (threshold 0.3s) has no bucket at the threshold; buckets seen have le 0.1, 0.25, 1, inf; set the threshold to one of them or add a bucket boundary",
-            )],
+                ),
+                // Remote write shards a histogram's series over parallel requests: one without
+                // the threshold bucket is no problem once the bucket has been seen.
+                (
+                    &[(b1.as_str(), &[(40.0, 2 * MIN)])],
+                    "counts [] accepted 0 baselines 0 resets 0 unrelated 1 out-of-order 0 invalid 0 stale 0\n\
+                     problem off-bucket: histogram http_request_duration_seconds{job=\"api\"} (threshold 0.3s) has no bucket at the threshold; buckets seen have le 1; set the threshold to one of them or add a bucket boundary",
+                ),
+            ],
         );
     }
 
@@ -614,7 +644,7 @@ mod tests {
             Some("counts [api@1 2/2]")
         );
         let mut adopted = state.clone();
-        adopted.adopt(&first.commit);
+        adopted.adopt(&first);
         assert_eq!(
             render(&adopted.prepare(&matcher, &input))
                 .split(" accepted")
@@ -682,7 +712,7 @@ mod tests {
                         &batch(&[(name, &samples[..end])], Temporality::Cumulative),
                     );
                     split_total += total(&prepared);
-                    state.adopt(&prepared.commit);
+                    state.adopt(&prepared);
                     start = end;
                 }
             }

@@ -261,6 +261,13 @@ impl Matcher {
         !scratch.targets.is_empty()
     }
 
+    /// Identifies a latency SLO together with its histogram and threshold, so that knowing
+    /// its threshold bucket exists does not outlive a change of either; `None` for other SLOs.
+    pub fn latency_key(&self, slo: usize) -> Option<String> {
+        let histogram = self.histograms.get(&slo)?;
+        Some(format!("{} {histogram}", self.slo_ids.get(slo)?))
+    }
+
     /// The problem to report for a latency SLO whose histogram sent buckets but none at the
     /// threshold; `les` are the bucket boundaries seen.
     pub fn missing_bucket_problem(&self, slo: usize, les: &[f64]) -> Option<SloProblem> {
