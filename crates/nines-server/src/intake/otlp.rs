@@ -146,7 +146,13 @@ fn add_histogram_point(
     let timestamp = unix_nanos_to_ms(point.time_unix_nano);
     let bucket_name = format!("{name}_bucket");
     let mut cumulative: u64 = 0;
-    for (position, bound) in point.explicit_bounds.iter().enumerate() {
+    // Without bucket counts there are no buckets, whatever the bounds say: only `+Inf`.
+    let bounds: &[f64] = if point.bucket_counts.is_empty() {
+        &[]
+    } else {
+        &point.explicit_bounds
+    };
+    for (position, bound) in bounds.iter().enumerate() {
         cumulative =
             cumulative.saturating_add(point.bucket_counts.get(position).copied().unwrap_or(0));
         let le = format_le(*bound);
@@ -585,6 +591,14 @@ mod tests {
                             explicit_bounds: vec![0.1, 0.25, 1.0],
                             ..Default::default()
                         },
+                        // No bucket counts: only `+Inf`, whatever the bounds say.
+                        HistogramDataPoint {
+                            attributes: vec![text("http.route", "/empty")],
+                            time_unix_nano: T,
+                            count: 3,
+                            explicit_bounds: vec![0.5],
+                            ..Default::default()
+                        },
                         // Bucket counts that do not fit the bounds, and a point without a value.
                         HistogramDataPoint {
                             count: 1,
@@ -615,6 +629,12 @@ mod tests {
                 ),
                 &format!(
                     r#"{{__name__="http_server_request_duration_seconds_count",deployment_environment="staging",http_route="/cart",instance="pod-1",job="shop/checkout",{SERVICE}}} Cumulative 10@120000"#
+                ),
+                &format!(
+                    r#"{{__name__="http_server_request_duration_seconds_bucket",deployment_environment="staging",http_route="/empty",instance="pod-1",job="shop/checkout",le="+Inf",{SERVICE}}} Cumulative 3@120000"#
+                ),
+                &format!(
+                    r#"{{__name__="http_server_request_duration_seconds_count",deployment_environment="staging",http_route="/empty",instance="pod-1",job="shop/checkout",{SERVICE}}} Cumulative 3@120000"#
                 ),
             ],
             2,
