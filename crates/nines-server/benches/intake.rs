@@ -1,5 +1,6 @@
 //! Benchmark of intake: decoding, matching and counting one realistic remote-write body
-//! (10,000 series of 10 samples, 1% of them selected by 100 SLOs), in samples per second.
+//! (10,000 series, 1% of them selected by 100 SLOs), in samples per second, with 10 samples per
+//! series and with one (what Prometheus usually sends).
 
 use std::hint::black_box;
 
@@ -10,7 +11,6 @@ use nines_server::intake::{Batch, CounterState, Matcher};
 use nines_spec::{Catalog, Format, Origin, Sli, SloDef, SloId};
 
 const N_SERIES: usize = 10_000;
-const N_SAMPLES: usize = 10;
 const N_SLOS: usize = 100;
 /// `http_requests_total` series of services no SLO selects: same name, other labels.
 const N_SAME_NAME_UNMATCHED: usize = 900;
@@ -64,7 +64,14 @@ fn slo(index: usize) -> SloDef {
 }
 
 /// A series with the labels a Kubernetes scrape gives, sorted by name as Prometheus sends them.
-fn series(name: &str, service: &str, code: &str, index: usize, start_ms: i64) -> TimeSeries {
+fn series(
+    name: &str,
+    service: &str,
+    code: &str,
+    index: usize,
+    start_ms: i64,
+    n_samples: usize,
+) -> TimeSeries {
     let mut labels = vec![
         Label::new("__name__", name),
         Label::new("code", code),
@@ -79,7 +86,7 @@ fn series(name: &str, service: &str, code: &str, index: usize, start_ms: i64) ->
         Label::new("service", service),
     ];
     labels.sort_by(|a, b| a.name.cmp(&b.name));
-    let samples = (0..N_SAMPLES)
+    let samples = (0..n_samples)
         .map(|step| Sample {
             value: (index * 7 + step * 13) as f64 + (start_ms / 1000) as f64,
             timestamp: start_ms + step as i64 * 15_000,
@@ -88,7 +95,7 @@ fn series(name: &str, service: &str, code: &str, index: usize, start_ms: i64) ->
     TimeSeries { labels, samples }
 }
 
-fn request(start_ms: i64) -> WriteRequest {
+fn request(start_ms: i64, n_samples: usize) -> WriteRequest {
     let mut timeseries = Vec::with_capacity(N_SERIES);
     let n_matched = N_SERIES / 100;
     for index in 0..n_matched {
@@ -99,6 +106,7 @@ fn request(start_ms: i64) -> WriteRequest {
             code,
             index,
             start_ms,
+            n_samples,
         ));
     }
     for index in 0..N_SAME_NAME_UNMATCHED {
@@ -108,12 +116,13 @@ fn request(start_ms: i64) -> WriteRequest {
             "200",
             index,
             start_ms,
+            n_samples,
         ));
     }
     let mut index = 0;
     while timeseries.len() < N_SERIES {
         let name = format!("unrelated_metric_{}_total", index % 300);
-        timeseries.push(series(&name, "other", "200", index, start_ms));
+        timeseries.push(series(&name, "other", "200", index, start_ms, n_samples));
         index += 1;
     }
     WriteRequest {
@@ -130,34 +139,40 @@ fn decode_match_count(c: &mut Criterion) {
     let matcher = Matcher::build(&catalog);
     assert!(matcher.problems().is_empty());
 
-    // The state after an earlier push, so that the measured push counts increments.
-    let earlier = remote_write::encode(&request(0));
-    let body = remote_write::encode(&request(N_SAMPLES as i64 * 15_000));
-    let mut state = CounterState::new();
-    let decoded = remote_write::decode(&earlier, MAX_BODY).expect("valid body");
-    let prepared = state.prepare(&matcher, &Batch::from_write_request(decoded));
-    state.adopt(&prepared);
-
-    let check = state.prepare(
-        &matcher,
-        &Batch::from_write_request(remote_write::decode(&body, MAX_BODY).expect("valid body")),
-    );
-    assert_eq!(check.stats.accepted, (N_SERIES / 100 * N_SAMPLES) as u64);
-    assert!(!check.commit.counts.is_empty());
-
     let mut group = c.benchmark_group("intake");
-    group.throughput(Throughput::Elements((N_SERIES * N_SAMPLES) as u64));
     group.sample_size(20);
-    group.bench_function("remote_write_decode_match_count", |b| {
-        b.iter(|| {
-            let decoded = remote_write::decode(black_box(&body), MAX_BODY).expect("valid body");
-            let prepared = state.prepare(&matcher, &Batch::from_write_request(decoded));
-            black_box(prepared)
-        })
-    });
-    group.bench_function("remote_write_decode_only", |b| {
-        b.iter(|| remote_write::decode(black_box(&body), MAX_BODY).expect("valid body"))
-    });
+    for n_samples in [10, 1] {
+        // The state after an earlier push, so that the measured push counts increments.
+        let earlier = remote_write::encode(&request(0, n_samples));
+        let body = remote_write::encode(&request(n_samples as i64 * 15_000, n_samples));
+        let mut state = CounterState::new();
+        let decoded = remote_write::decode(&earlier, MAX_BODY).expect("valid body");
+        let prepared = state.prepare(&matcher, &Batch::from_write_request(decoded));
+        state.adopt(&prepared);
+
+        let check = state.prepare(
+            &matcher,
+            &Batch::from_write_request(remote_write::decode(&body, MAX_BODY).expect("valid body")),
+        );
+        assert_eq!(check.stats.accepted, (N_SERIES / 100 * n_samples) as u64);
+        assert!(!check.commit.counts.is_empty());
+
+        group.throughput(Throughput::Elements((N_SERIES * n_samples) as u64));
+        group.bench_function(
+            format!("decode_match_count/{n_samples}_samples_per_series"),
+            |b| {
+                b.iter(|| {
+                    let decoded =
+                        remote_write::decode(black_box(&body), MAX_BODY).expect("valid body");
+                    let prepared = state.prepare(&matcher, &Batch::from_write_request(decoded));
+                    black_box(prepared)
+                })
+            },
+        );
+        group.bench_function(format!("decode_only/{n_samples}_samples_per_series"), |b| {
+            b.iter(|| remote_write::decode(black_box(&body), MAX_BODY).expect("valid body"))
+        });
+    }
     group.finish();
 }
 
