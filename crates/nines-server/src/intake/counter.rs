@@ -268,14 +268,17 @@ impl CounterState {
 }
 
 /// Writes the stable key of a label set into `key`: `{a="1",b="2"}` with labels sorted by name
-/// and values escaped as in PromQL. Returns false if a label name occurs twice.
+/// and values escaped as in PromQL. Returns false if a label name occurs twice or a label is not
+/// UTF-8.
 pub fn series_key_into(labels: &[Label], key: &mut String) -> bool {
     key.clear();
     key.push('{');
     let sorted = labels.windows(2).all(|pair| pair[0].name < pair[1].name);
     if sorted {
         for (position, label) in labels.iter().enumerate() {
-            push_label(key, position, label);
+            if !push_label(key, position, label) {
+                return false;
+            }
         }
         key.push('}');
         return true;
@@ -286,7 +289,9 @@ pub fn series_key_into(labels: &[Label], key: &mut String) -> bool {
         return false;
     }
     for (position, label) in refs.into_iter().enumerate() {
-        push_label(key, position, label);
+        if !push_label(key, position, label) {
+            return false;
+        }
     }
     key.push('}');
     true
@@ -298,18 +303,21 @@ pub fn series_key(labels: &[Label]) -> Option<String> {
     series_key_into(labels, &mut key).then_some(key)
 }
 
-fn push_label(key: &mut String, position: usize, label: &Label) {
+/// Appends `name="value"`; false if either is not UTF-8.
+fn push_label(key: &mut String, position: usize, label: &Label) -> bool {
+    let (Some(name), Some(value)) = (label.name_str(), label.value_str()) else {
+        return false;
+    };
     if position > 0 {
         key.push(',');
     }
-    key.push_str(&label.name);
+    key.push_str(name);
     key.push_str("=\"");
-    if label
-        .value
+    if value
         .bytes()
         .any(|byte| matches!(byte, b'\\' | b'"' | b'\n'))
     {
-        for c in label.value.chars() {
+        for c in value.chars() {
             match c {
                 '\\' => key.push_str("\\\\"),
                 '"' => key.push_str("\\\""),
@@ -318,9 +326,10 @@ fn push_label(key: &mut String, position: usize, label: &Label) {
             }
         }
     } else {
-        key.push_str(&label.value);
+        key.push_str(value);
     }
     key.push('"');
+    true
 }
 
 #[cfg(test)]
@@ -650,6 +659,36 @@ mod tests {
                 .split(" accepted")
                 .next(),
             Some("counts []")
+        );
+    }
+
+    #[test]
+    fn labels_that_are_not_utf8_match_nothing_or_make_the_series_invalid() {
+        let matcher = api_matcher();
+        let mut input = batch(
+            &[
+                ("http_requests_total{code=\"500\",pod=\"x\"}", &[(1.0, 0)]),
+                ("http_requests_total{code=\"x\"}", &[(1.0, 0)]),
+            ],
+            Temporality::Cumulative,
+        );
+        // A tested label: the regex cannot match it; `total` tests no `code` and matches, but
+        // the series has no valid key.
+        input.series[1].labels[1].value = bytes::Bytes::from_static(b"\xff");
+        // An untested label: the series matches, but has no valid key.
+        input.series[0].labels[2].value = bytes::Bytes::from_static(b"\xc3");
+        let prepared = CounterState::new().prepare(&matcher, &input);
+        assert_eq!(
+            render(&prepared),
+            "counts [] accepted 0 baselines 0 resets 0 unrelated 0 out-of-order 0 invalid 2 stale 0"
+        );
+        let mut scratch = MatchScratch::default();
+        matcher.match_series(&input.series[1].labels, &mut scratch);
+        assert_eq!(
+            scratch.targets.len(),
+            1,
+            "only total: {:?}",
+            scratch.targets
         );
     }
 

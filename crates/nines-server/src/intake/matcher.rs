@@ -216,8 +216,8 @@ impl Matcher {
     pub fn metric_name(labels: &[Label]) -> Option<&str> {
         labels
             .iter()
-            .find(|label| label.name == METRIC_NAME)
-            .map(|label| label.value.as_str())
+            .find(|label| label.name == METRIC_NAME.as_bytes())
+            .and_then(Label::value_str)
     }
 
     /// Fills `scratch` with every count `labels` feeds (sorted, without duplicates) and the
@@ -240,9 +240,9 @@ impl Matcher {
                 continue;
             }
             if let Some(threshold) = selector.le {
-                let le = label_value(labels, "le")
-                    .trim()
-                    .parse::<f64>()
+                let le = std::str::from_utf8(label_value(labels, "le"))
+                    .ok()
+                    .and_then(|le| le.trim().parse::<f64>().ok())
                     .unwrap_or(f64::NAN);
                 if le != threshold {
                     scratch.near_misses.push(NearMiss {
@@ -296,16 +296,26 @@ impl Matcher {
     }
 }
 
-fn label_value<'a>(labels: &'a [Label], name: &str) -> &'a str {
+/// The value of a label, empty if the series lacks it (as Prometheus reads a missing label).
+fn label_value<'a>(labels: &'a [Label], name: &str) -> &'a [u8] {
     labels
         .iter()
-        .find(|label| label.name == name)
-        .map(|label| label.value.as_str())
-        .unwrap_or("")
+        .find(|label| label.name == name.as_bytes())
+        .map(|label| &label.value[..])
+        .unwrap_or(b"")
 }
 
+/// Whether the series passes one label test; a value that is not UTF-8 passes none.
 fn test_label(test: &LabelMatcher, labels: &[Label]) -> bool {
-    test.is_match(label_value(labels, &test.name))
+    let value = label_value(labels, &test.name);
+    match &test.op {
+        MatchOp::Equal => value == test.value.as_bytes(),
+        MatchOp::NotEqual => value != test.value.as_bytes() && std::str::from_utf8(value).is_ok(),
+        MatchOp::Re(regex) => std::str::from_utf8(value).is_ok_and(|value| regex.is_match(value)),
+        MatchOp::NotRe(regex) => {
+            std::str::from_utf8(value).is_ok_and(|value| !regex.is_match(value))
+        }
+    }
 }
 
 type Compiled = Result<Vec<(Option<String>, Selector)>, Vec<String>>;

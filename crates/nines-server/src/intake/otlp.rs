@@ -251,10 +251,7 @@ fn attribute_labels(attributes: &[KeyValue]) -> Vec<Label> {
         .iter()
         .filter_map(|attribute| {
             let value = attribute_value(attribute)?;
-            Some(Label {
-                name: label_name(&attribute.key),
-                value,
-            })
+            Some(Label::from_strings(label_name(&attribute.key), value))
         })
         .collect()
 }
