@@ -86,11 +86,102 @@ pub struct Matcher {
     /// Human-readable description of each latency SLO's histogram, by SLO index.
     histograms: HashMap<usize, String>,
     selectors: Vec<Selector>,
-    /// Selector indexes by the metric name they require.
-    by_name: HashMap<String, Vec<usize>>,
+    /// Selectors by the metric name they require.
+    by_name: HashMap<String, NameBucket>,
     /// Selectors without one fixed metric name (`{__name__=~"http_.*"}`): tried on every series.
     any_name: Vec<usize>,
     problems: Vec<SloProblem>,
+}
+
+/// The selectors of one metric name, narrowed further by the value of one label: with many
+/// SLOs on one metric (`http_requests_total{service="..."}`), a series is tested against the
+/// few selectors of its own service rather than all of them.
+#[derive(Debug, Default)]
+struct NameBucket {
+    /// The label most selectors of this name test for equality.
+    key_label: Option<String>,
+    /// Selectors whose every group requires `key_label` to equal the key.
+    by_value: HashMap<Vec<u8>, Vec<usize>>,
+    /// Every other selector of this name.
+    rest: Vec<usize>,
+}
+
+impl NameBucket {
+    fn build(selectors: &[Selector], indexes: Vec<usize>) -> NameBucket {
+        // Count, per label name, the selectors that pin it to one value.
+        let mut pinned: HashMap<&str, usize> = HashMap::new();
+        for &index in &indexes {
+            for name in pinned_labels(&selectors[index]) {
+                *pinned.entry(name).or_default() += 1;
+            }
+        }
+        let key_label = pinned
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)))
+            .filter(|(_, count)| *count > 1)
+            .map(|(name, _)| name.to_string());
+        let mut bucket = NameBucket {
+            key_label,
+            ..NameBucket::default()
+        };
+        for index in indexes {
+            let value = bucket
+                .key_label
+                .as_deref()
+                .and_then(|key_label| pinned_value(&selectors[index], key_label));
+            match value {
+                Some(value) => bucket
+                    .by_value
+                    .entry(value.as_bytes().to_vec())
+                    .or_default()
+                    .push(index),
+                None => bucket.rest.push(index),
+            }
+        }
+        bucket
+    }
+
+    /// The selectors a series with these labels may match.
+    fn candidates<'a>(&'a self, labels: &[Label]) -> (&'a [usize], &'a [usize]) {
+        let keyed = match &self.key_label {
+            Some(key_label) => self
+                .by_value
+                .get(label_value(labels, key_label))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+            None => &[],
+        };
+        (keyed, &self.rest)
+    }
+}
+
+/// Label names a selector requires to equal one value, the same in every group.
+fn pinned_labels(selector: &Selector) -> Vec<&str> {
+    let Some(first) = selector.groups.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .filter(|test| test.op == MatchOp::Equal)
+        .map(|test| test.name.as_str())
+        .filter(|name| pinned_value(selector, name).is_some())
+        .collect()
+}
+
+/// The one value every group of a selector requires `name` to equal, if there is one.
+fn pinned_value<'a>(selector: &'a Selector, name: &str) -> Option<&'a str> {
+    let mut value = None;
+    for group in &selector.groups {
+        let in_group = group
+            .iter()
+            .find(|test| test.name == name && test.op == MatchOp::Equal)?;
+        match value {
+            None => value = Some(in_group.value.as_str()),
+            Some(earlier) if earlier != in_group.value => return None,
+            Some(_) => {}
+        }
+    }
+    value
 }
 
 /// A selector parsed into a required name (if any) and label tests.
@@ -142,6 +233,7 @@ impl Matcher {
     /// selectors cannot be used are left out and listed in [`Matcher::problems`].
     pub fn build(catalog: &Catalog) -> Matcher {
         let mut matcher = Matcher::default();
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
         for slo in &catalog.slos {
             let slo_index = matcher.slo_ids.len();
             let compiled = match &slo.sli {
@@ -180,7 +272,7 @@ impl Matcher {
                         let index = matcher.selectors.len();
                         matcher.selectors.push(selector);
                         match name {
-                            Some(name) => matcher.by_name.entry(name).or_default().push(index),
+                            Some(name) => by_name.entry(name).or_default().push(index),
                             None => matcher.any_name.push(index),
                         }
                     }
@@ -195,6 +287,10 @@ impl Matcher {
                 }
             }
         }
+        matcher.by_name = by_name
+            .into_iter()
+            .map(|(name, indexes)| (name, NameBucket::build(&matcher.selectors, indexes)))
+            .collect();
         matcher
     }
 
@@ -226,11 +322,14 @@ impl Matcher {
         scratch.targets.clear();
         scratch.near_misses.clear();
         let name = Matcher::metric_name(labels).unwrap_or("");
-        let named = self.by_name.get(name).map(Vec::as_slice).unwrap_or(&[]);
-        if named.is_empty() && self.any_name.is_empty() {
+        let (keyed, rest): (&[usize], &[usize]) = match self.by_name.get(name) {
+            Some(bucket) => bucket.candidates(labels),
+            None => (&[], &[]),
+        };
+        if keyed.is_empty() && rest.is_empty() && self.any_name.is_empty() {
             return false;
         }
-        for &index in named.iter().chain(&self.any_name) {
+        for &index in keyed.iter().chain(rest).chain(&self.any_name) {
             let selector = &self.selectors[index];
             if !selector
                 .groups
@@ -541,6 +640,39 @@ mod tests {
                 (r#"requests_total{job="b"}"#, "or/total"),
                 (r#"errors_total{job="a"}"#, "or/counted"),
                 (r#"errors_total{job="c"}"#, "-"),
+            ],
+        );
+    }
+
+    #[test]
+    fn selectors_narrowed_by_a_label_value_match_as_without() {
+        let matcher = Matcher::build(&catalog(vec![
+            counters("a", r#"m{service="a",code="5"}"#, r#"m{service="a"}"#),
+            counters(
+                "b",
+                r#"m{service="b",code="5"}"#,
+                r#"m{service="b" or service="b",x="1"}"#,
+            ),
+            counters("none", r#"m{code="5",service=""}"#, r#"m{service=""}"#),
+            counters("any", r#"m{code="5"}"#, r#"m{service=~"a|b"}"#),
+        ]));
+        let bucket = &matcher.by_name["m"];
+        assert_eq!(bucket.key_label.as_deref(), Some("service"));
+        assert_eq!(bucket.rest.len(), 2, "the selectors of `any`");
+        check(
+            &matcher,
+            &[
+                (
+                    r#"m{service="a",code="5"}"#,
+                    "a/counted a/total any/counted any/total",
+                ),
+                (r#"m{service="b"}"#, "b/total any/total"),
+                (
+                    r#"m{service="b",code="5"}"#,
+                    "b/counted b/total any/counted any/total",
+                ),
+                (r#"m{code="5"}"#, "none/counted none/total any/counted"),
+                (r#"m{service="c",code="5"}"#, "any/counted"),
             ],
         );
     }
