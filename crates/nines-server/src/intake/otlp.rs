@@ -37,7 +37,8 @@ use super::{Batch, IncomingSeries, IntakeError, Label, Sample, Temporality};
 /// `DataPointFlags.FLAG_NO_RECORDED_VALUE`.
 const NO_RECORDED_VALUE: u32 = 1;
 
-/// Decodes an OTLP/HTTP protobuf metrics body of at most `max_bytes` into series.
+/// Decodes an OTLP/HTTP protobuf metrics body of at most `max_bytes` into series. A gzip body
+/// must be inflated by the caller with the same bound applied while inflating, not after.
 pub fn decode(body: &[u8], max_bytes: usize) -> Result<Batch, IntakeError> {
     if body.len() > max_bytes {
         return Err(IntakeError::TooLarge {
