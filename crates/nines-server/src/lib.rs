@@ -1,4 +1,5 @@
 //! The nines server: HTTP API, intake, evaluator loop and notification delivery.
 
 pub mod evaluator;
+pub mod intake;
 pub mod simulate;
