@@ -122,8 +122,11 @@ pub enum Sli {
         source_type: String,
         detail: BTreeMap<String, String>,
     },
-    /// Fed by nines' own HTTP probe or pushed events, no query.
+    /// Fed by pushed events (the JSON API), no query.
     Pushed,
+    /// Fed by nines' own HTTP probe: each check is one event, bad when the status is not the
+    /// expected one or the response is slower than the threshold.
+    Probe(Probe),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,12 +211,46 @@ pub enum BudgetAction {
     FreezeDeploys,
 }
 
+/// Where notifications go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Channel {
+    pub id: String,
+    pub kind: ChannelKind,
+    /// Only alerts of these severities (both when empty).
+    pub severities: Vec<nines_core::Severity>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChannelKind {
+    /// A JSON POST, signed with HMAC-SHA256 when a secret is set; the secret is read from the
+    /// environment variable named here when the server starts, never written in a file.
+    Webhook {
+        url: String,
+        secret_env: Option<String>,
+    },
+    /// Alertmanager's `/api/v2/alerts` at `url` (its base URL).
+    Alertmanager { url: String },
+}
+
+/// An HTTP probe that feeds an SLO of its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub url: String,
+    pub interval: nines_core::Span,
+    pub timeout: nines_core::Span,
+    pub expected_status: u16,
+    /// A response slower than this counts as bad.
+    pub latency_threshold: Option<nines_core::Span>,
+}
+
 /// Everything read from a set of files.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Catalog {
     pub services: Vec<Service>,
     pub slos: Vec<SloDef>,
     pub budget_policies: Vec<BudgetPolicy>,
+    pub channels: Vec<Channel>,
 }
 
 impl Catalog {

@@ -125,6 +125,14 @@ pub fn generate(catalog: &Catalog, options: &GenerateOptions) -> Result<Generate
     for document in split_documents(&catalog.slos) {
         let mut groups = Vec::new();
         for slo in &document {
+            if matches!(slo.sli, Sli::Pushed | Sli::Probe(_)) {
+                let message = format!(
+                    "SLO {:?} is fed by nines itself (pushed events or a probe): no Prometheus rules for it",
+                    slo.id.as_str()
+                );
+                report.push(origin_warning(slo, message));
+                continue;
+            }
             let normalized = with_event_queries(slo);
             let slo = normalized.as_ref();
             if let Err(message) = check_generatable(slo) {

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use yaml_serde::Value;
 
 use crate::catalog::{
-    AlertMeta, AlertingMeta, BudgetAction, BudgetPolicy, BudgetPolicyRule, Format, Origin, Service,
-    Sli, SloDef, SloId,
+    AlertMeta, AlertingMeta, BudgetAction, BudgetPolicy, BudgetPolicyRule, Channel, ChannelKind,
+    Format, Origin, Probe, Service, Sli, SloDef, SloId,
 };
 use crate::yaml::{join_index, join_key};
 use crate::{LoadContext, SourceDoc, promql};
@@ -53,6 +53,35 @@ struct RawFile {
     budget_policies: Vec<Value>,
     #[serde(default)]
     slos: Vec<Value>,
+    #[serde(default)]
+    channels: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannel {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    url: String,
+    #[serde(default)]
+    secret_env: Option<String>,
+    #[serde(default)]
+    severities: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProbe {
+    url: String,
+    #[serde(default)]
+    interval: Option<String>,
+    #[serde(default)]
+    timeout: Option<String>,
+    #[serde(default)]
+    expected_status: Option<u16>,
+    #[serde(default)]
+    latency_threshold: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -224,6 +253,8 @@ struct RawSli {
     queries: Option<RawQueries>,
     #[serde(default)]
     pushed: Option<Value>,
+    #[serde(default)]
+    probe: Option<Value>,
 }
 
 fn origin(doc: &SourceDoc, path: &str) -> Origin {
@@ -290,6 +321,146 @@ pub fn read(doc: &SourceDoc, context: &mut LoadContext) {
     for (index, value) in file.slos.iter().enumerate() {
         read_slo(doc, &join_index("slos", index), value, context);
     }
+    for (index, value) in file.channels.iter().enumerate() {
+        read_channel(doc, &join_index("channels", index), value, context);
+    }
+}
+
+fn http_url(text: &str) -> bool {
+    (text.starts_with("http://") || text.starts_with("https://")) && text.len() > "https://".len()
+}
+
+fn read_channel(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadContext) {
+    let Some(raw) = doc.decode::<RawChannel>(value, path, &mut context.report) else {
+        return;
+    };
+    let mut ok = true;
+    if context
+        .catalog
+        .channels
+        .iter()
+        .any(|channel| channel.id == raw.id)
+    {
+        context.report.push(doc.error(
+            &join_key(path, "id"),
+            format!("duplicate channel id {:?}", raw.id),
+        ));
+        ok = false;
+    }
+    if !http_url(&raw.url) {
+        context.report.push(doc.error(
+            &join_key(path, "url"),
+            format!("{:?} is not an http(s) URL", raw.url),
+        ));
+        ok = false;
+    }
+    let kind = match raw.kind.as_str() {
+        "webhook" => Some(ChannelKind::Webhook {
+            url: raw.url.clone(),
+            secret_env: raw.secret_env.clone(),
+        }),
+        "alertmanager" => {
+            if raw.secret_env.is_some() {
+                context.report.push(doc.error(
+                    &join_key(path, "secret_env"),
+                    "alertmanager channels take no secret",
+                ));
+                ok = false;
+            }
+            Some(ChannelKind::Alertmanager {
+                url: raw.url.clone(),
+            })
+        }
+        other => {
+            let message =
+                format!("unknown channel type {other:?}: expected webhook or alertmanager");
+            context
+                .report
+                .push(doc.error(&join_key(path, "type"), message));
+            None
+        }
+    };
+    let mut severities = Vec::new();
+    for (index, text) in raw.severities.iter().enumerate() {
+        match severity_at(
+            doc,
+            &join_index(&join_key(path, "severities"), index),
+            text,
+            context,
+        ) {
+            Some(severity) => severities.push(severity),
+            None => ok = false,
+        }
+    }
+    if let (true, Some(kind)) = (ok, kind) {
+        context.catalog.channels.push(Channel {
+            id: raw.id,
+            kind,
+            severities,
+            origin: origin(doc, path),
+        });
+    }
+}
+
+fn probe(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadContext) -> Option<Probe> {
+    let raw = doc.decode::<RawProbe>(value, path, &mut context.report)?;
+    let mut ok = true;
+    if !http_url(&raw.url) {
+        context.report.push(doc.error(
+            &join_key(path, "url"),
+            format!("{:?} is not an http(s) URL", raw.url),
+        ));
+        ok = false;
+    }
+    let span_or =
+        |field: &str, text: &Option<String>, default: Span, context: &mut LoadContext| match text {
+            None => Some(default),
+            Some(text) => span_at(doc, &join_key(path, field), text, context),
+        };
+    let interval = span_or("interval", &raw.interval, Span::seconds(30), context);
+    let timeout = span_or("timeout", &raw.timeout, Span::seconds(10), context);
+    let threshold = match &raw.latency_threshold {
+        None => Some(None),
+        Some(text) => span_at(doc, &join_key(path, "latency_threshold"), text, context).map(Some),
+    };
+    if let Some(interval) = interval
+        && !(Span::seconds(1)..=Span::hours(1)).contains(&interval)
+    {
+        context.report.push(doc.error(
+            &join_key(path, "interval"),
+            "a probe interval must be between 1s and 1h",
+        ));
+        ok = false;
+    }
+    if let (Some(interval), Some(timeout)) = (interval, timeout)
+        && (timeout.is_zero() || timeout > interval)
+    {
+        context.report.push(doc.error(
+            &join_key(path, "timeout"),
+            "a probe timeout must be above 0 and at most the interval",
+        ));
+        ok = false;
+    }
+    let expected_status = raw.expected_status.unwrap_or(200);
+    if !(100..=599).contains(&expected_status) {
+        context.report.push(doc.error(
+            &join_key(path, "expected_status"),
+            "expected_status must be an HTTP status (100 to 599)",
+        ));
+        ok = false;
+    }
+    let (Some(interval), Some(timeout), Some(latency_threshold), true) =
+        (interval, timeout, threshold, ok)
+    else {
+        return None;
+    };
+    Some(Probe {
+        url: raw.url,
+        interval,
+        timeout,
+        expected_status,
+        latency_threshold,
+    })
 }
 
 fn read_service(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadContext) {
@@ -727,11 +898,12 @@ pub(crate) fn sli(
     let chosen = usize::from(raw.ratio.is_some())
         + usize::from(raw.latency.is_some())
         + usize::from(raw.queries.is_some())
-        + usize::from(raw.pushed.is_some());
+        + usize::from(raw.pushed.is_some())
+        + usize::from(raw.probe.is_some());
     if chosen != 1 {
         context.report.push(doc.error(
             path,
-            "set exactly one of ratio, latency, queries and pushed",
+            "set exactly one of ratio, latency, queries, pushed and probe",
         ));
         return None;
     }
@@ -820,6 +992,14 @@ pub(crate) fn sli(
             total: queries.total_query,
         };
         return ok.then_some((sli, kind));
+    }
+    if let Some(value) = &raw.probe {
+        return probe(doc, &join_key(path, "probe"), value, context)
+            .map(|probe| (Sli::Probe(probe), CountKind::Good));
+    }
+    if let Some(value) = &raw.probe {
+        return probe(doc, &join_key(path, "probe"), value, context)
+            .map(|probe| (Sli::Probe(probe), CountKind::Good));
     }
     Some((Sli::Pushed, CountKind::Good))
 }

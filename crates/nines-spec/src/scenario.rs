@@ -381,7 +381,7 @@ pub(crate) fn read_document(doc: &SourceDoc, context: &mut LoadContext) -> Optio
         catalog: Catalog {
             services: vec![service],
             slos: vec![def],
-            budget_policies: Vec::new(),
+            ..Catalog::default()
         },
         latency_threshold_ms,
     })

@@ -41,6 +41,7 @@ fn examples_load_without_problems() {
     assert_eq!(
         ids,
         [
+            "storefront-probe",
             "checkout-availability",
             "checkout-latency",
             "search-availability"
@@ -217,5 +218,40 @@ fn a_slo_without_any_runbook_gets_a_warning() {
         &[
             "test.yaml:4:5: warning: slos[0]: SLO \"api\" has no runbook link: pages will carry none",
         ],
+    );
+}
+
+#[test]
+fn channels_and_probes_are_read_and_checked() {
+    let loaded = load(
+        &[example("channels.yaml"), example("services.yaml")],
+        &LoadOptions::default(),
+    );
+    assert!(loaded.report.diagnostics.is_empty(), "{}", loaded.report);
+    assert_eq!(loaded.catalog.channels.len(), 2);
+    let Sli::Probe(probe) = &loaded.catalog.slo("storefront-probe").unwrap().sli else {
+        panic!("a probe SLI")
+    };
+    assert_eq!(
+        (
+            probe.interval.as_secs(),
+            probe.timeout.as_secs(),
+            probe.expected_status
+        ),
+        (30, 5, 200)
+    );
+
+    let text = format!(
+        "{SERVICE}channels:\n  - {{id: a, type: pager, url: http://x/y}}\n  - {{id: b, type: webhook, url: ftp://x}}\nslos:\n  - id: p\n    service: api\n    objective_percent: 99\n    window: 30d\n    sli: {{probe: {{url: http://x/health, interval: 10s, timeout: 20s, expected_status: 700}}}}\n"
+    );
+    let got = problems(&text);
+    assert_eq!(
+        got,
+        [
+            "test.yaml:6:13: error: channels[0].type: unknown channel type \"pager\": expected webhook or alertmanager",
+            "test.yaml:7:28: error: channels[1].url: \"ftp://x\" is not an http(s) URL",
+            "test.yaml:13:56: error: slos[0].sli.probe.timeout: a probe timeout must be above 0 and at most the interval",
+            "test.yaml:13:70: error: slos[0].sli.probe.expected_status: expected_status must be an HTTP status (100 to 599)",
+        ]
     );
 }

@@ -26,7 +26,7 @@ fn the_examples_validate() {
         "{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.starts_with("ok: 3 SLOs and 2 services"), "{stdout}");
+    assert!(stdout.starts_with("ok: 4 SLOs and 2 services"), "{stdout}");
 }
 
 #[test]
