@@ -148,19 +148,34 @@ impl<V: Accumulate> TieredSeries<V> {
     /// A series whose current minute is `now`, holding nothing yet, that keeps at least
     /// `retention_minutes` of history (the longest window that will be asked for).
     pub fn new(now: Minute, retention_minutes: i64) -> TieredSeries<V> {
-        let edge = now.floor_to(COARSE_BUCKET_MINUTES);
-        let mut fine = Tier::new(edge, V::default());
-        for _ in edge.0..=now.0 {
-            fine.values.push_back(V::default());
-        }
-        let mut series = TieredSeries {
-            coarse: Tier::new(edge, V::default()),
-            medium: Tier::new(edge, V::default()),
-            fine,
-            retention_minutes: retention_minutes.max(FINE_SPAN_MINUTES),
+        // Every tier laid out at once, empty, so that data from anywhere in the retention (a
+        // backfill, or counts read back after a restart) can be added from the start.
+        let retention_minutes = retention_minutes.max(FINE_SPAN_MINUTES);
+        let fine_start = (now - (FINE_SPAN_MINUTES - 1)).floor_to(MEDIUM_BUCKET_MINUTES);
+        let medium_start = (fine_start - MEDIUM_SPAN_MINUTES).floor_to(COARSE_BUCKET_MINUTES);
+        let coarse_start = (now + 1 - retention_minutes)
+            .floor_to(COARSE_BUCKET_MINUTES)
+            .min(medium_start);
+        let zeros =
+            |count: i64| -> VecDeque<V> { (0..count.max(1)).map(|_| V::default()).collect() };
+        let fine = Tier {
+            start: fine_start,
+            values: zeros(now + 1 - fine_start + 1),
         };
-        series.rebalance();
-        series
+        let medium = Tier {
+            start: medium_start,
+            values: zeros((fine_start - medium_start) / MEDIUM_BUCKET_MINUTES + 1),
+        };
+        let coarse = Tier {
+            start: coarse_start,
+            values: zeros((medium_start - coarse_start) / COARSE_BUCKET_MINUTES + 1),
+        };
+        TieredSeries {
+            coarse,
+            medium,
+            fine,
+            retention_minutes,
+        }
     }
 
     /// The current (newest, possibly partial) minute.

@@ -110,6 +110,15 @@ impl Fleet {
         self.by_id.contains_key(id)
     }
 
+    /// Starts an SLO's runtime at `at` (when nines first saw it), before any count is added, so
+    /// that its windows know how much of them it has data for.
+    pub fn set_created(&mut self, id: &str, at: Timestamp) {
+        if let Some(index) = self.by_id.get(id) {
+            let entry = &mut self.entries[*index];
+            entry.runtime = SloRuntime::new(&entry.def.spec, at);
+        }
+    }
+
     /// Adds counts to an SLO.
     pub fn record(
         &mut self,

@@ -1,5 +1,13 @@
 //! The nines server: HTTP API, intake, evaluator loop and notification delivery.
 
+pub mod api;
+pub mod delivery;
+pub mod delivery_task;
 pub mod evaluator;
 pub mod intake;
+pub mod metrics;
+pub mod openapi;
+pub mod probes;
+pub mod server;
 pub mod simulate;
+pub mod writer;

@@ -1,7 +1,10 @@
 //! The nines binary: command-line parsing and the subcommands.
 
+mod demo;
 mod generate;
+mod serve;
 mod simulate;
+mod slo;
 mod validate;
 
 use std::path::PathBuf;
@@ -27,9 +30,76 @@ enum Command {
     /// Generate configuration for other tools from spec files
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// Run the server: intake, evaluator, burn-rate alerts, notifications, JSON API
+    Serve(ServeArgs),
+    /// The server on SQLite with example SLOs and synthetic traffic with an outage: watch a page
+    /// fire within two minutes
+    Demo(DemoArgs),
+    /// Ask a running server about its SLOs
+    #[command(subcommand)]
+    Slo(SloCommand),
     /// Play a scenario (traffic, error and latency phases) through the real evaluator on a
     /// virtual clock and report when alerts fired and resolved and what the budget spent
     Simulate(SimulateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Spec files or folders (nines, OpenSLO v1, Sloth)
+    #[arg(long = "config", short = 'c', required = true)]
+    pub config: Vec<PathBuf>,
+    /// sqlite://PATH (the default, created if missing) or postgres://...
+    #[arg(long, env = "NINES_DATABASE", default_value = "sqlite://nines.db")]
+    pub database: String,
+    #[arg(long, env = "NINES_LISTEN", default_value = "127.0.0.1:9797")]
+    pub listen: String,
+    /// How often every SLO is evaluated
+    #[arg(long, default_value = "10s")]
+    pub evaluation_interval: String,
+    /// How often a point of each SLO's budget history is kept
+    #[arg(long, default_value = "5m")]
+    pub history_interval: String,
+    /// Largest request body taken (bytes); larger ones get 413
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    #[command(flatten)]
+    pub spec: SpecArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    #[arg(long, default_value = "127.0.0.1:9797")]
+    pub listen: String,
+    /// A database to keep (default: a temporary SQLite file, removed at the end)
+    #[arg(long)]
+    pub database: Option<String>,
+    /// When the outage starts
+    #[arg(long, default_value = "20s")]
+    pub outage_after: String,
+    /// Stop after this long (and exit 1 if no page fired); runs until Ctrl-C otherwise
+    #[arg(long)]
+    pub duration: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SloCommand {
+    /// Every SLO: SLI, budget left, burn rate, alerts
+    List {
+        #[arg(long, env = "NINES_SERVER", default_value = "http://127.0.0.1:9797")]
+        server: String,
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        output: OutputFormat,
+    },
+    /// One SLO in detail, with every burn-rate pair
+    Show {
+        id: String,
+        #[arg(long, env = "NINES_SERVER", default_value = "http://127.0.0.1:9797")]
+        server: String,
+        #[arg(long, value_enum, default_value = "text")]
+        output: OutputFormat,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -115,6 +185,9 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Generate(GenerateCommand::Prometheus(args)) => generate::run_prometheus(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Demo(args) => demo::run(&args),
+        Command::Slo(command) => slo::run(&command),
     };
     match result {
         Ok(code) => code,

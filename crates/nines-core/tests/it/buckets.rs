@@ -133,3 +133,19 @@ fn a_28_day_series_fits_in_32_kib() {
     let minutes = (sum.end - sum.start) as u64;
     assert_eq!(sum.sum, Counts::new(minutes, 2 * minutes));
 }
+
+#[test]
+fn a_new_series_takes_data_from_its_whole_retention() {
+    let now = Minute(28_000_000 + 17);
+    let retention = 30 * 1440;
+    let mut series: TieredSeries<Counts> = TieredSeries::new(now, retention);
+    // A backfill of the whole window, oldest first, then a query over all of it.
+    for age in 0..retention {
+        series.add(now - age, Counts::new(0, 1)).unwrap();
+    }
+    assert!(series.add(now - retention - 60, Counts::new(0, 1)).is_err());
+    let sum = series.sum_last(retention);
+    assert!(!sum.truncated);
+    assert_eq!(sum.sum.total, (sum.end - sum.start) as u64);
+    assert!(sum.start - (now + 1 - retention) < 60);
+}

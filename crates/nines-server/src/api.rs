@@ -1,0 +1,624 @@
+//! The HTTP API: intake endpoints (remote write, OTLP, JSON events), SLO status, budget
+//! history, alerts, events, the OpenAPI document, `/metrics`, `/healthz` and `/readyz`.
+//!
+//! Every error is a JSON body `{"error": {"status", "message", "field"?}}`; a 4xx keeps its
+//! detail, a 5xx is logged once and answered blandly. Intake answers 2xx only once the data is
+//! durable.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jiff::Timestamp;
+use nines_core::{AlertState, CountKind, Exhaustion, Window};
+use nines_store::{CountDelta, EventQuery};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::evaluator::Entry;
+use crate::intake::{Batch, otlp, remote_write};
+use crate::server::{AppState, finite};
+use crate::writer::{Failure, Work};
+
+/// An error answer.
+#[derive(Debug)]
+pub struct AppError {
+    pub status: StatusCode,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> AppError {
+        AppError {
+            status,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn field(mut self, field: &str) -> AppError {
+        self.field = Some(field.to_string());
+        self
+    }
+
+    fn not_found(what: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::NOT_FOUND, what)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "status": self.status.as_u16(), "message": self.message });
+        if let Some(field) = self.field {
+            error["field"] = Value::String(field);
+        }
+        (self.status, Json(json!({ "error": error }))).into_response()
+    }
+}
+
+impl From<Failure> for AppError {
+    fn from(failure: Failure) -> AppError {
+        match failure {
+            Failure::Rejected(message) => AppError::bad_request(message),
+            Failure::Unavailable(message) => {
+                AppError::new(StatusCode::SERVICE_UNAVAILABLE, message)
+            }
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/api/v1/write", post(remote_write_handler))
+        .route("/v1/metrics", post(otlp_handler))
+        .route("/api/v1/slos", get(list_slos))
+        .route("/api/v1/slos/{id}", get(show_slo))
+        .route("/api/v1/slos/{id}/events", post(post_events))
+        .route("/api/v1/slos/{id}/history", get(history))
+        .route("/api/v1/alerts", get(alerts))
+        .route("/api/v1/events", get(events))
+        .route("/api/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/readyz", get(readyz))
+        .fallback(|| async { AppError::not_found("no such endpoint") })
+        // Bodies are read by the handlers themselves, with their own limit and error.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::Extension(BodyLimit(limit)))
+        .with_state(state)
+}
+
+#[derive(Clone, Copy)]
+struct BodyLimit(usize);
+
+/// Reads a body of at most `limit` bytes, answering 413 beyond.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, AppError> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body larger than the limit of {limit} bytes"),
+        )
+    })
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+async fn submit(
+    state: &AppState,
+    source: &'static str,
+    batch: Batch,
+) -> Result<crate::intake::counter::IntakeStats, AppError> {
+    state
+        .writer
+        .submit(Work::Batch { source, batch })
+        .await
+        .map_err(AppError::from)
+}
+
+async fn remote_write_handler(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let limit = request
+        .extensions()
+        .get::<BodyLimit>()
+        .map_or(state.config.max_body_bytes, |limit| limit.0);
+    let encoding = header_str(request.headers(), header::CONTENT_ENCODING)
+        .unwrap_or("snappy")
+        .to_string();
+    if !encoding.eq_ignore_ascii_case("snappy") {
+        return Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("remote write bodies are snappy-compressed protobuf, not {encoding:?}"),
+        ));
+    }
+    let body = read_body(request.into_body(), limit).await?;
+    let decoded = remote_write::decode(&body, limit.saturating_mul(8))
+        .map_err(|err| AppError::bad_request(err.to_string()));
+    let write_request = match decoded {
+        Ok(write_request) => write_request,
+        Err(err) => {
+            state
+                .metrics
+                .count_failed_request("remote_write", "rejected");
+            return Err(err);
+        }
+    };
+    submit(
+        &state,
+        "remote_write",
+        Batch::from_write_request(write_request),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn otlp_handler(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let limit = request
+        .extensions()
+        .get::<BodyLimit>()
+        .map_or(state.config.max_body_bytes, |limit| limit.0);
+    let content_type = header_str(request.headers(), header::CONTENT_TYPE)
+        .unwrap_or("")
+        .to_string();
+    if !content_type.starts_with("application/x-protobuf") {
+        return Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("OTLP metrics are taken as application/x-protobuf, not {content_type:?}"),
+        ));
+    }
+    let encoding =
+        header_str(request.headers(), header::CONTENT_ENCODING).map(str::to_ascii_lowercase);
+    let body = read_body(request.into_body(), limit).await?;
+    let body = match encoding.as_deref() {
+        None | Some("identity") => body.to_vec(),
+        Some("gzip") => {
+            let mut inflated = Vec::new();
+            let mut reader = flate2::read::GzDecoder::new(&body[..]).take(limit as u64 + 1);
+            reader
+                .read_to_end(&mut inflated)
+                .map_err(|err| AppError::bad_request(format!("corrupt gzip body: {err}")))?;
+            if inflated.len() > limit {
+                return Err(AppError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("decompressed body larger than the limit of {limit} bytes"),
+                ));
+            }
+            inflated
+        }
+        Some(other) => {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("unsupported content encoding {other:?}"),
+            ));
+        }
+    };
+    let batch = otlp::decode(&body, limit).map_err(|err| {
+        state.metrics.count_failed_request("otlp", "rejected");
+        AppError::bad_request(err.to_string())
+    })?;
+    submit(&state, "otlp", batch).await?;
+    // An empty ExportMetricsServiceResponse: everything was taken.
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-protobuf")],
+        Vec::<u8>::new(),
+    )
+        .into_response())
+}
+
+/// `{"good": 95, "total": 100}`, `{"bad": 5, "total": 100}` or `{"outcome": "bad"}`, with an
+/// optional `"at"` (RFC 3339; now when absent).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsBody {
+    #[serde(default)]
+    good: Option<u64>,
+    #[serde(default)]
+    bad: Option<u64>,
+    #[serde(default)]
+    total: Option<u64>,
+    #[serde(default)]
+    outcome: Option<String>,
+    #[serde(default)]
+    at: Option<String>,
+}
+
+async fn post_events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let limit = request
+        .extensions()
+        .get::<BodyLimit>()
+        .map_or(state.config.max_body_bytes, |limit| limit.0);
+    let count_kind = state
+        .fleet()
+        .get(&id)
+        .map(|entry| entry.def.spec.count_kind);
+    let Some(count_kind) = count_kind else {
+        return Err(AppError::not_found(format!("unknown SLO id {id:?}")));
+    };
+    let body = read_body(request.into_body(), limit).await?;
+    let parsed: EventsBody = serde_json::from_slice(&body)
+        .map_err(|err| AppError::bad_request(format!("invalid JSON body: {err}")))?;
+    let (good, total) = match (&parsed.outcome, parsed.good, parsed.bad, parsed.total) {
+        (Some(outcome), None, None, None) => match outcome.as_str() {
+            "good" => (1, 1),
+            "bad" => (0, 1),
+            other => {
+                return Err(AppError::bad_request(format!(
+                    "outcome {other:?} must be \"good\" or \"bad\""
+                ))
+                .field("outcome"));
+            }
+        },
+        (None, Some(good), None, Some(total)) if good <= total => (good, total),
+        (None, None, Some(bad), Some(total)) if bad <= total => (total - bad, total),
+        (None, Some(_), None, Some(_)) => {
+            return Err(AppError::bad_request("good must not exceed total").field("good"));
+        }
+        (None, None, Some(_), Some(_)) => {
+            return Err(AppError::bad_request("bad must not exceed total").field("bad"));
+        }
+        _ => {
+            return Err(AppError::bad_request(
+                "send {\"good\": N, \"total\": N}, {\"bad\": N, \"total\": N} or {\"outcome\": \"good\"|\"bad\"}",
+            ));
+        }
+    };
+    if total > i64::MAX as u64 / 4 {
+        return Err(AppError::bad_request("total is too large").field("total"));
+    }
+    let at = match &parsed.at {
+        None => Timestamp::now(),
+        Some(text) => text.parse::<Timestamp>().map_err(|err| {
+            AppError::bad_request(format!("at {text:?} is not an RFC 3339 instant: {err}"))
+                .field("at")
+        })?,
+    };
+    let counted = match count_kind {
+        CountKind::Good => good,
+        CountKind::Bad => total - good,
+    };
+    let counts = vec![CountDelta {
+        slo_id: id.clone(),
+        minute: at.as_second().div_euclid(60),
+        counted: counted as i64,
+        total: total as i64,
+    }];
+    state
+        .writer
+        .submit(Work::Counts {
+            source: "json",
+            counts,
+        })
+        .await
+        .map_err(|failure| match failure {
+            Failure::Rejected(message) => AppError::bad_request(message).field("at"),
+            other => AppError::from(other),
+        })?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "slo": id, "good": good, "total": total, "at": at.to_string() })),
+    )
+        .into_response())
+}
+
+fn window_json(window: &Window) -> Value {
+    match window {
+        Window::Rolling(length) => json!({ "kind": "rolling", "length": length.to_string() }),
+        Window::Calendar(calendar) => json!({
+            "kind": "calendar",
+            "unit": calendar.unit.name(),
+            "time_zone": nines_core::window::time_zone_name(&calendar.time_zone),
+        }),
+    }
+}
+
+fn alert_json(state: &AlertState) -> Value {
+    match state {
+        AlertState::Inactive => json!({ "state": "inactive" }),
+        AlertState::Firing { severity, since } => {
+            json!({ "state": "firing", "severity": severity.name(), "since": since.to_string() })
+        }
+        AlertState::Resolved { severity, at } => {
+            json!({ "state": "resolved", "severity": severity.name(), "since": at.to_string() })
+        }
+    }
+}
+
+/// The status of one SLO, as the API and the CLI show it.
+pub fn slo_json(entry: &Entry) -> Value {
+    let def = &entry.def;
+    let alerts = entry.runtime.alerts();
+    let mut value = json!({
+        "id": def.id.as_str(),
+        "name": def.name,
+        "service": def.service,
+        "owner": entry.owner,
+        "journey": def.journey,
+        "objective": def.spec.objective.get(),
+        "objective_percent": def.spec.objective.percent(),
+        "window": window_json(&def.spec.window),
+        "budgeting": def.spec.method.name(),
+        "runbook": entry.runbook,
+        "labels": def.labels,
+        "alerts": {
+            "burn_rate": alert_json(&alerts.burn_rate),
+            "no_data": alert_json(&alerts.no_data),
+        },
+        "status": Value::Null,
+    });
+    if let Some(evaluation) = &entry.last {
+        let (exhaustion, seconds) = match evaluation.exhaustion {
+            Exhaustion::NotBurning => ("not_burning", None),
+            Exhaustion::Exhausted => ("exhausted", Some(0)),
+            Exhaustion::In(span) => ("in", Some(span.as_secs())),
+            Exhaustion::AfterPeriodEnd => ("after_period_end", None),
+        };
+        value["status"] = json!({
+            "evaluated_at": evaluation.at.to_string(),
+            "sli": evaluation.budget.sli,
+            "bad": evaluation.bad,
+            "total": evaluation.total,
+            "window_start": evaluation.window_start.to_string(),
+            "window_end": evaluation.window_end.to_string(),
+            "partial_window": evaluation.partial_window,
+            "budget": {
+                "unit": match evaluation.budget.unit { nines_core::BudgetUnit::Events => "events", nines_core::BudgetUnit::Minutes => "minutes" },
+                "allowed": evaluation.budget.allowed,
+                "consumed": evaluation.budget.consumed,
+                "remaining": evaluation.budget.remaining,
+                "remaining_share": finite(evaluation.budget.remaining_share),
+            },
+            "current_burn_rate": evaluation.current_burn_rate,
+            "exhaustion": exhaustion,
+            "time_to_exhaustion_seconds": seconds,
+            "no_data": evaluation.no_data,
+            "burn_rates": evaluation.pairs.iter().map(|reading| json!({
+                "severity": reading.pair.severity.name(),
+                "budget_share": reading.pair.budget_share.get(),
+                "long_window": reading.pair.long_window.to_string(),
+                "long_burn_rate": reading.long_burn_rate,
+                "short_window": reading.pair.short_window.to_string(),
+                "short_burn_rate": reading.short_burn_rate,
+                "factor": reading.factor,
+                "burning": reading.burning,
+                "guarded": reading.guarded,
+                "fires": reading.fires(),
+            })).collect::<Vec<_>>(),
+        });
+    }
+    value
+}
+
+fn query_filter(query: &HashMap<String, String>, allowed: &[&str]) -> Result<(), AppError> {
+    for key in query.keys() {
+        if !allowed.contains(&key.as_str()) {
+            return Err(AppError::bad_request(format!(
+                "unknown query parameter {key:?}; expected one of {allowed:?}"
+            ))
+            .field(key));
+        }
+    }
+    Ok(())
+}
+
+async fn list_slos(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, AppError> {
+    query_filter(&query, &["service"])?;
+    let fleet = state.fleet();
+    let slos: Vec<Value> = fleet
+        .entries()
+        .iter()
+        .filter(|entry| {
+            query
+                .get("service")
+                .is_none_or(|service| &entry.def.service == service)
+        })
+        .map(slo_json)
+        .collect();
+    Ok(Json(json!({ "slos": slos })))
+}
+
+async fn show_slo(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let fleet = state.fleet();
+    let entry = fleet
+        .get(&id)
+        .ok_or_else(|| AppError::not_found(format!("unknown SLO id {id:?}")))?;
+    Ok(Json(slo_json(entry)))
+}
+
+fn parse_time(query: &HashMap<String, String>, key: &str) -> Result<Option<Timestamp>, AppError> {
+    match query.get(key) {
+        None => Ok(None),
+        Some(text) => text.parse::<Timestamp>().map(Some).map_err(|err| {
+            AppError::bad_request(format!("{key} {text:?} is not an RFC 3339 instant: {err}"))
+                .field(key)
+        }),
+    }
+}
+
+async fn history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, AppError> {
+    query_filter(&query, &["from", "to"])?;
+    let period = {
+        let fleet = state.fleet();
+        let entry = fleet
+            .get(&id)
+            .ok_or_else(|| AppError::not_found(format!("unknown SLO id {id:?}")))?;
+        entry.def.spec.window.nominal_period()
+    };
+    let to = parse_time(&query, "to")?.unwrap_or_else(Timestamp::now);
+    let from = parse_time(&query, "from")?.unwrap_or_else(|| {
+        Timestamp::from_second(to.as_second() - period.as_secs()).unwrap_or(Timestamp::UNIX_EPOCH)
+    });
+    if from >= to {
+        return Err(AppError::bad_request(format!(
+            "the period ends ({to}) before it starts ({from})"
+        ))
+        .field("to"));
+    }
+    let rows = state
+        .store
+        .snapshots(&id, from.as_millisecond(), to.as_millisecond())
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "reading budget history failed");
+            AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "budget history is unavailable",
+            )
+        })?;
+    let points: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            json!({
+                "at": Timestamp::from_millisecond(row.at_ms).map(|at| at.to_string()).unwrap_or_default(),
+                "remaining_share": row.remaining_share,
+                "sli": row.sli,
+                "bad": row.bad,
+                "total": row.total,
+                "burn_rate_1h": row.burn_rate_1h,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "slo": id, "from": from.to_string(), "to": to.to_string(), "points": points }),
+    ))
+}
+
+async fn alerts(State(state): State<AppState>) -> Json<Value> {
+    let fleet = state.fleet();
+    let mut alerts = Vec::new();
+    for entry in fleet.entries() {
+        let machine = entry.runtime.alerts();
+        for (kind, alert) in [
+            ("burn_rate", machine.burn_rate),
+            ("no_data", machine.no_data),
+        ] {
+            if let AlertState::Firing { severity, since } = alert {
+                alerts.push(json!({
+                    "slo": entry.def.id.as_str(),
+                    "service": entry.def.service,
+                    "alert": kind,
+                    "severity": severity.name(),
+                    "since": since.to_string(),
+                    "runbook": entry.runbook,
+                }));
+            }
+        }
+    }
+    Json(json!({ "alerts": alerts }))
+}
+
+async fn events(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, AppError> {
+    query_filter(&query, &["slo", "after", "limit"])?;
+    let number = |key: &str, default: i64, max: i64| -> Result<i64, AppError> {
+        match query.get(key) {
+            None => Ok(default),
+            Some(text) => match text.parse::<i64>() {
+                Ok(value) if (0..=max).contains(&value) => Ok(value),
+                _ => Err(AppError::bad_request(format!(
+                    "{key} {text:?} must be a whole number from 0 to {max}"
+                ))
+                .field(key)),
+            },
+        }
+    };
+    let limit = number("limit", 100, 1000)?;
+    let after = query
+        .get("after")
+        .map(|_| number("after", 0, i64::MAX))
+        .transpose()?;
+    let slo = query.get("slo").cloned();
+    if let Some(slo) = &slo
+        && !state.fleet().contains(slo)
+    {
+        return Err(AppError::not_found(format!("unknown SLO id {slo:?}")).field("slo"));
+    }
+    let rows = state
+        .store
+        .events(&EventQuery {
+            slo_id: slo,
+            after_id: after,
+            limit,
+        })
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "reading events failed");
+            AppError::new(StatusCode::SERVICE_UNAVAILABLE, "events are unavailable")
+        })?;
+    let events: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            json!({
+                "id": row.id,
+                "at": Timestamp::from_millisecond(row.at_ms).map(|at| at.to_string()).unwrap_or_default(),
+                "kind": row.kind,
+                "slo": row.slo_id,
+                "actor": row.actor,
+                "payload": serde_json::from_str::<Value>(&row.payload).unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "events": events })))
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let last = state.metrics.last_evaluation() as i64;
+    let allowed = (state.config.evaluation_interval.as_secs() as i64).max(1) * 3 + 5;
+    let age = Timestamp::now().as_second() - last;
+    if last > 0 && age <= allowed {
+        Json(json!({ "status": "ready", "last_evaluation_age_seconds": age })).into_response()
+    } else {
+        AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the evaluator last ran {age} s ago"),
+        )
+        .into_response()
+    }
+}
+
+async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
+}

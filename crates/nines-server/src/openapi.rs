@@ -1,0 +1,91 @@
+//! The OpenAPI 3.1 document of the HTTP API, served at `/api/openapi.json`.
+
+use serde_json::{Value, json};
+
+fn error_response(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+pub fn document() -> Value {
+    let slo_id =
+        json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } });
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "nines", "version": env!("CARGO_PKG_VERSION"), "description": "SLOs, error budgets and burn-rate alerts" },
+        "paths": {
+            "/api/v1/write": { "post": {
+                "summary": "Prometheus remote write v1 (snappy-compressed protobuf); answered once durable",
+                "requestBody": { "required": true, "content": { "application/x-protobuf": { "schema": { "type": "string", "format": "binary" } } } },
+                "responses": {
+                    "204": { "description": "taken and durable" },
+                    "400": error_response("corrupt snappy, invalid protobuf, samples too old or in the future"),
+                    "413": error_response("body larger than the limit"),
+                    "415": error_response("not snappy"),
+                    "503": error_response("not durable; retry")
+                }
+            }},
+            "/v1/metrics": { "post": {
+                "summary": "OTLP/HTTP metrics (protobuf, optionally gzip): sums and histograms",
+                "requestBody": { "required": true, "content": { "application/x-protobuf": { "schema": { "type": "string", "format": "binary" } } } },
+                "responses": {
+                    "200": { "description": "an empty ExportMetricsServiceResponse" },
+                    "400": error_response("invalid protobuf or gzip"),
+                    "413": error_response("body larger than the limit"),
+                    "415": error_response("not protobuf"),
+                    "503": error_response("not durable; retry")
+                }
+            }},
+            "/api/v1/slos": { "get": {
+                "summary": "Every SLO with its status",
+                "parameters": [{ "name": "service", "in": "query", "schema": { "type": "string" } }],
+                "responses": { "200": { "description": "SLOs", "content": { "application/json": { "schema": {
+                    "type": "object", "properties": { "slos": { "type": "array", "items": { "$ref": "#/components/schemas/Slo" } } } } } } } }
+            }},
+            "/api/v1/slos/{id}": { "get": {
+                "summary": "One SLO with its status: budget, burn rates, alert states, time to exhaustion",
+                "parameters": [slo_id.clone()],
+                "responses": { "200": { "description": "the SLO", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Slo" } } } },
+                               "404": error_response("unknown SLO id") }
+            }},
+            "/api/v1/slos/{id}/events": { "post": {
+                "summary": "Counts or a single event for an SLO",
+                "parameters": [slo_id.clone()],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": {
+                        "good": { "type": "integer", "minimum": 0 }, "bad": { "type": "integer", "minimum": 0 },
+                        "total": { "type": "integer", "minimum": 0 }, "outcome": { "enum": ["good", "bad"] },
+                        "at": { "type": "string", "format": "date-time" } } } } } },
+                "responses": { "202": { "description": "durable" }, "400": error_response("invalid body"),
+                               "404": error_response("unknown SLO id"), "413": error_response("too large"), "503": error_response("not durable; retry") }
+            }},
+            "/api/v1/slos/{id}/history": { "get": {
+                "summary": "The SLO's budget history as a series",
+                "parameters": [slo_id,
+                    { "name": "from", "in": "query", "schema": { "type": "string", "format": "date-time" } },
+                    { "name": "to", "in": "query", "schema": { "type": "string", "format": "date-time" } }],
+                "responses": { "200": { "description": "points, oldest first" }, "400": error_response("bad period"), "404": error_response("unknown SLO id") }
+            }},
+            "/api/v1/alerts": { "get": { "summary": "Alerts firing now", "responses": { "200": { "description": "alerts" } } } },
+            "/api/v1/events": { "get": {
+                "summary": "The event log (alert transitions), oldest first",
+                "parameters": [
+                    { "name": "slo", "in": "query", "schema": { "type": "string" } },
+                    { "name": "after", "in": "query", "schema": { "type": "integer" } },
+                    { "name": "limit", "in": "query", "schema": { "type": "integer", "maximum": 1000 } }],
+                "responses": { "200": { "description": "events" }, "400": error_response("bad parameter") }
+            }},
+            "/metrics": { "get": { "summary": "nines' own metrics (Prometheus text format)", "responses": { "200": { "description": "metrics" } } } },
+            "/healthz": { "get": { "summary": "Alive", "responses": { "200": { "description": "alive" } } } },
+            "/readyz": { "get": { "summary": "Ready: the evaluator ran recently", "responses": { "200": { "description": "ready" }, "503": error_response("not ready") } } }
+        },
+        "components": { "schemas": {
+            "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["status", "message"],
+                "properties": { "status": { "type": "integer" }, "message": { "type": "string" }, "field": { "type": "string" } } } } },
+            "Slo": { "type": "object", "required": ["id", "service", "objective", "window", "alerts"], "properties": {
+                "id": { "type": "string" }, "name": { "type": "string" }, "service": { "type": "string" },
+                "objective": { "type": "number" }, "window": { "type": "object" }, "budgeting": { "type": "string" },
+                "alerts": { "type": "object" }, "status": { "type": ["object", "null"] } } }
+        } }
+    })
+}

@@ -1,0 +1,105 @@
+//! `nines serve`: validate the config, open the store, run until SIGINT or SIGTERM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use nines_core::Span;
+use nines_server::server::{self, ServerConfig};
+
+use crate::ServeArgs;
+
+pub fn parse_interval(text: &str, what: &str) -> Result<Duration> {
+    let span = Span::parse(text).with_context(|| format!("{what} {text:?}"))?;
+    anyhow::ensure!(span.as_secs() >= 1, "{what} must be at least 1s");
+    Ok(Duration::from_secs(span.as_secs() as u64))
+}
+
+/// Reads and validates the spec files; prints the full report and returns `None` when invalid.
+pub fn load_catalog(
+    paths: &[PathBuf],
+    spec: &crate::SpecArgs,
+) -> Result<Option<nines_spec::Catalog>> {
+    let options = crate::validate::load_options(spec)?;
+    let loaded = nines_spec::load(paths, &options);
+    if loaded.report.has_errors() {
+        eprint!("{}", loaded.report);
+        eprintln!("the configuration is invalid: nothing was started and the store was not opened");
+        return Ok(None);
+    }
+    for warning in loaded.report.warnings() {
+        eprintln!("{warning}");
+    }
+    Ok(Some(loaded.catalog))
+}
+
+pub fn init_logs() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("NINES_LOG").unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Warnings and errors only, so the demo's own lines stay readable.
+pub fn init_logs_quiet() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("NINES_LOG").unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+pub fn run(args: &ServeArgs) -> Result<ExitCode> {
+    let Some(catalog) = load_catalog(&args.config, &args.spec)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    init_logs();
+    let config = ServerConfig {
+        listen: args
+            .listen
+            .parse()
+            .with_context(|| format!("--listen {:?}", args.listen))?,
+        evaluation_interval: parse_interval(&args.evaluation_interval, "--evaluation-interval")?,
+        history_interval: parse_interval(&args.history_interval, "--history-interval")?,
+        max_body_bytes: args.max_body_bytes,
+        environment: std::env::vars().collect(),
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let store = nines_store::open(&args.database).await.with_context(|| format!("opening {}", args.database))?;
+        let running = server::start(catalog, store, config).await.map_err(anyhow::Error::msg)?;
+        tracing::info!(address = %running.address, slos = running.state.fleet().len(), database = %args.database, "nines is serving");
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        running.stop().await;
+        Ok::<(), anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
