@@ -7,8 +7,8 @@
 //! reads the clock.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -38,6 +38,9 @@ pub const ALERTMANAGER_FIRING_HORIZON: Span = Span::days(7);
 pub const PASS_INTERVAL: Duration = Duration::from_millis(250);
 /// The longest piece of a failed response's body kept in `last_error`.
 const ERROR_BODY_LIMIT: usize = 256;
+/// How long past its next attempt a failed message keeps holding back later messages of its
+/// alert when it is not seen again (delivered by another process, or beyond the batch limit).
+const BARRIER_GRACE_MS: i64 = 5 * 60 * 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Outbox rows and payloads (pure)
@@ -502,6 +505,25 @@ enum Target {
     },
 }
 
+/// A failed message of one alert on one channel: later messages of that alert wait until it is
+/// delivered, so a retried "fired" never arrives after its "resolved" (which would leave the
+/// alert firing at the receiver). Kept in memory: after a restart the order is best effort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Barrier {
+    id: i64,
+    created_ms: i64,
+    next_attempt_ms: i64,
+}
+
+impl Barrier {
+    fn is_older_than(&self, row: &OutboxRow) -> bool {
+        self.id != row.id && (self.created_ms, self.id) < (row.created_ms, row.id)
+    }
+}
+
+/// (channel, alert) as [`stream_of`] reads it.
+type StreamKey = (String, String);
+
 /// Delivers outbox messages to the configured channels.
 pub struct Deliverer {
     client: reqwest::Client,
@@ -509,6 +531,8 @@ pub struct Deliverer {
     settings: DeliverySettings,
     counters: Arc<DeliveryCounters>,
     permits: Arc<Semaphore>,
+    /// Never held across an await.
+    barriers: Mutex<HashMap<StreamKey, Barrier>>,
 }
 
 impl Deliverer {
@@ -595,11 +619,55 @@ impl Deliverer {
             permits: Arc::new(Semaphore::new(settings.max_in_flight)),
             settings,
             counters: Arc::new(DeliveryCounters::default()),
+            barriers: Mutex::new(HashMap::new()),
         })
     }
 
     pub fn counters(&self) -> Arc<DeliveryCounters> {
         Arc::clone(&self.counters)
+    }
+
+    fn barriers(&self) -> MutexGuard<'_, HashMap<StreamKey, Barrier>> {
+        // The map stays consistent whatever panicked while holding it: every change is one
+        // insert or remove.
+        self.barriers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The failed older message of the same alert that `row` must wait for, if any.
+    fn barrier_before(&self, stream: &StreamKey, row: &OutboxRow) -> Option<Barrier> {
+        self.barriers()
+            .get(stream)
+            .copied()
+            .filter(|barrier| barrier.is_older_than(row))
+    }
+
+    fn hold_stream(&self, row: &OutboxRow, next_attempt_ms: i64) {
+        let stream = (row.channel.clone(), stream_of(row));
+        let mut barriers = self.barriers();
+        let older_exists = barriers
+            .get(&stream)
+            .is_some_and(|barrier| barrier.is_older_than(row));
+        if !older_exists {
+            barriers.insert(
+                stream,
+                Barrier {
+                    id: row.id,
+                    created_ms: row.created_ms,
+                    next_attempt_ms,
+                },
+            );
+        }
+    }
+
+    fn release_stream(&self, row: &OutboxRow) {
+        let stream = (row.channel.clone(), stream_of(row));
+        let mut barriers = self.barriers();
+        if barriers
+            .get(&stream)
+            .is_some_and(|barrier| barrier.id == row.id)
+        {
+            barriers.remove(&stream);
+        }
     }
 
     /// One pass: reads the messages due at `now_ms` and attempts them concurrently (at most
@@ -618,6 +686,8 @@ impl Deliverer {
             }
         };
         stats.due = due.len();
+        self.barriers()
+            .retain(|_, barrier| barrier.next_attempt_ms.saturating_add(BARRIER_GRACE_MS) > now_ms);
 
         let mut per_channel: HashMap<String, usize> = HashMap::new();
         // Of several due messages of one alert on one channel (fired, then resolved), only the
@@ -630,6 +700,13 @@ impl Deliverer {
                 continue;
             };
             let stream = (row.channel.clone(), stream_of(&row));
+            if let Some(barrier) = self.barrier_before(&stream, &row) {
+                stats.deferred += 1;
+                if barrier.next_attempt_ms > now_ms {
+                    self.wait_for(store, &row, barrier, &mut stats).await;
+                }
+                continue;
+            }
             let in_channel = per_channel.entry(row.channel.clone()).or_default();
             if streams.contains(&stream) || *in_channel >= self.settings.max_in_flight_per_channel {
                 stats.deferred += 1;
@@ -671,6 +748,7 @@ impl Deliverer {
     ) {
         match outcome {
             Ok(()) => {
+                self.release_stream(row);
                 stats.delivered += 1;
                 self.counters.delivered.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(channel = %row.channel, key = %row.idempotency_key, attempts = row.attempts + 1, "notification delivered");
@@ -681,8 +759,30 @@ impl Deliverer {
             }
             Err(error) => {
                 let delay = self.settings.backoff.delay(row.attempts, random_unit());
-                self.retry(store, row, delay, &error, now_ms, stats).await;
+                let next_attempt_ms = self.retry(store, row, delay, &error, now_ms, stats).await;
+                self.hold_stream(row, next_attempt_ms);
             }
+        }
+    }
+
+    /// Puts `row` off until the older message of its alert is tried again (not an attempt).
+    async fn wait_for(
+        &self,
+        store: &dyn Store,
+        row: &OutboxRow,
+        barrier: Barrier,
+        stats: &mut DeliveryStats,
+    ) {
+        let error = format!(
+            "waiting for the older message {} of the same alert to be delivered first",
+            barrier.id
+        );
+        if let Err(err) = store
+            .mark_retry(row.id, row.attempts, barrier.next_attempt_ms, &error)
+            .await
+        {
+            stats.store_errors += 1;
+            tracing::warn!(channel = %row.channel, key = %row.idempotency_key, error = %err, "putting off a notification failed");
         }
     }
 
@@ -716,7 +816,7 @@ impl Deliverer {
         error: &str,
         now_ms: i64,
         stats: &mut DeliveryStats,
-    ) {
+    ) -> i64 {
         stats.failed += 1;
         self.counters
             .failed_attempts
@@ -732,6 +832,7 @@ impl Deliverer {
             stats.store_errors += 1;
             tracing::warn!(channel = %row.channel, key = %row.idempotency_key, error = %err, "recording a failed delivery failed");
         }
+        next_attempt_ms
     }
 
     /// Delivers due messages every [`PASS_INTERVAL`] until `shutdown` turns true (or its sender

@@ -721,6 +721,92 @@ async fn one_alert_is_delivered_in_order() {
 }
 
 #[tokio::test]
+async fn a_later_message_waits_for_a_failed_older_one_of_the_same_alert() {
+    let dir = TempDir::new("barrier");
+    let store = open_store(&dir).await;
+    let (receiver, url) = start_receiver(&[500]).await;
+    let channels = [webhook("hook", &url, None)];
+    let deliverer = Deliverer::new(&channels, &HashMap::new(), settings()).expect("deliverer");
+    enqueue(
+        store.as_ref(),
+        outbox_rows(&notice("a", Change::Fired, T0), &channels, T0),
+    )
+    .await;
+    // Fired fails: retry at T0 + 1 s.
+    let first = deliverer.deliver_due(store.as_ref(), T0).await;
+    assert_eq!(first.failed, 1);
+
+    // Resolved comes due before that retry: it waits for the fired one instead of overtaking it.
+    enqueue(
+        store.as_ref(),
+        outbox_rows(
+            &notice("a", Change::Resolved, T0 + 100),
+            &channels,
+            T0 + 100,
+        ),
+    )
+    .await;
+    let waiting = deliverer.deliver_due(store.as_ref(), T0 + 100).await;
+    assert_eq!(
+        (waiting.delivered, waiting.failed, waiting.deferred),
+        (0, 0, 1)
+    );
+    let pending_rows = pending(store.as_ref()).await;
+    let resolved = pending_rows
+        .iter()
+        .find(|row| row.idempotency_key.contains(":resolved:"))
+        .expect("resolved pending");
+    assert_eq!(resolved.attempts, 0);
+    assert_eq!(resolved.next_attempt_ms, T0 + 1_000);
+    assert!(
+        resolved
+            .last_error
+            .as_deref()
+            .is_some_and(|error| error.starts_with("waiting for the older message")),
+        "{resolved:?}"
+    );
+
+    // Another alert on the same channel is not held back.
+    enqueue(
+        store.as_ref(),
+        outbox_rows(&notice("b", Change::Fired, T0 + 200), &channels, T0 + 200),
+    )
+    .await;
+    assert_eq!(
+        deliverer
+            .deliver_due(store.as_ref(), T0 + 200)
+            .await
+            .delivered,
+        1
+    );
+
+    let retried = deliverer.deliver_due(store.as_ref(), T0 + 1_000).await;
+    assert_eq!((retried.delivered, retried.deferred), (1, 1));
+    let last = deliverer.deliver_due(store.as_ref(), T0 + 1_000).await;
+    assert_eq!(last.delivered, 1);
+    assert!(pending(store.as_ref()).await.is_empty());
+
+    let sent: Vec<(String, String)> = receiver
+        .received()
+        .iter()
+        .map(|request| {
+            let payload: WebhookPayload = serde_json::from_slice(&request.body).expect("payload");
+            (payload.slo.id, payload.alert.change)
+        })
+        .collect();
+    let expected = [
+        ("a", "fired"),
+        ("b", "fired"),
+        ("a", "fired"),
+        ("a", "resolved"),
+    ];
+    assert_eq!(
+        sent,
+        expected.map(|(slo, change)| (slo.to_string(), change.to_string()))
+    );
+}
+
+#[tokio::test]
 async fn unknown_channel_is_retried_slowly_with_a_clear_error() {
     let dir = TempDir::new("unknown");
     let store = open_store(&dir).await;
