@@ -426,6 +426,7 @@ pub async fn start(
         config: config.clone(),
         started: now,
     };
+    let deliverer = crate::delivery_task::build(&state)?;
     let (shutdown, shutdown_receiver) = watch::channel(false);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -443,6 +444,7 @@ pub async fn start(
     tasks.extend(crate::probes::spawn(&state, shutdown_receiver.clone()));
     tasks.extend(crate::delivery_task::spawn(
         &state,
+        deliverer,
         shutdown_receiver.clone(),
     ));
     let router = crate::api::router(state.clone());
