@@ -128,6 +128,16 @@ async fn submit(
         .map_err(AppError::from)
 }
 
+/// A body that cannot be read: 413 when it is too large once decompressed, 400 otherwise.
+fn intake_error(err: crate::intake::IntakeError) -> AppError {
+    match err {
+        crate::intake::IntakeError::TooLarge { .. } => {
+            AppError::new(StatusCode::PAYLOAD_TOO_LARGE, err.to_string())
+        }
+        other => AppError::bad_request(other.to_string()),
+    }
+}
+
 async fn remote_write_handler(
     State(state): State<AppState>,
     request: Request,
@@ -146,8 +156,7 @@ async fn remote_write_handler(
         ));
     }
     let body = read_body(request.into_body(), limit).await?;
-    let decoded = remote_write::decode(&body, limit.saturating_mul(8))
-        .map_err(|err| AppError::bad_request(err.to_string()));
+    let decoded = remote_write::decode(&body, limit.saturating_mul(8)).map_err(intake_error);
     let write_request = match decoded {
         Ok(write_request) => write_request,
         Err(err) => {
@@ -211,7 +220,7 @@ async fn otlp_handler(
     };
     let batch = otlp::decode(&body, limit).map_err(|err| {
         state.metrics.count_failed_request("otlp", "rejected");
-        AppError::bad_request(err.to_string())
+        intake_error(err)
     })?;
     submit(&state, "otlp", batch).await?;
     // An empty ExportMetricsServiceResponse: everything was taken.

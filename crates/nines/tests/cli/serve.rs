@@ -1,0 +1,30 @@
+//! `nines serve` refuses an invalid configuration with the validator's full report, before it
+//! touches the store.
+
+use std::process::Command;
+
+#[test]
+fn an_invalid_config_stops_serve_before_the_store_is_opened() {
+    let folder = std::env::temp_dir().join(format!("nines-serve-invalid-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    let config = folder.join("bad.yaml");
+    std::fs::write(&config, "version: nines/v1\nslos:\n  - id: x\n    service: nope\n    objective_percent: 100\n    window: 30d\n    sli: {pushed: {}}\n").unwrap();
+    let database = folder.join("nines.db");
+    let output = Command::new(env!("CARGO_BIN_EXE_nines"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--database")
+        .arg(format!("sqlite://{}", database.display()))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("bad.yaml:5:5: error: slos[0].objective_percent"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the store was not opened"), "{stderr}");
+    assert!(!database.exists(), "the database file was created");
+    std::fs::remove_dir_all(&folder).unwrap();
+}
