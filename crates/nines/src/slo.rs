@@ -201,7 +201,7 @@ pub fn run(command: &SloCommand) -> Result<ExitCode> {
             }
             println!(
                 "  objective:    {}% over {}",
-                body["objective_percent"],
+                body["objective_percent"].as_f64().unwrap_or(0.0),
                 window_text(&body["window"])
             );
             println!(

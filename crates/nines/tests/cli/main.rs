@@ -3,5 +3,6 @@
 mod generate;
 mod serve;
 mod simulate;
+mod slo;
 mod tidy;
 mod validate;
