@@ -542,3 +542,100 @@ async fn service_endpoints_answer() {
     server.stop().await;
     let _ = std::fs::remove_dir_all(&folder);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_sums_are_counted_gzip_or_not() {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    use opentelemetry_proto::tonic::metrics::v1::{
+        AggregationTemporality, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+        metric, number_data_point,
+    };
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use prost::Message;
+    use std::io::Write;
+
+    let text = |key: &str, value: &str| KeyValue {
+        key: key.to_string(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.to_string())),
+        }),
+        ..Default::default()
+    };
+    let now_ns = (Timestamp::now().as_millisecond() as u64) * 1_000_000;
+    let point = |status: &str, value: i64, at_ns: u64| NumberDataPoint {
+        attributes: vec![text("status", status)],
+        time_unix_nano: at_ns,
+        value: Some(number_data_point::Value::AsInt(value)),
+        ..Default::default()
+    };
+    let request = |at_ns: u64| ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(Resource {
+                attributes: vec![text("service.name", "checkout")],
+                ..Default::default()
+            }),
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "http.server.requests".to_string(),
+                    unit: "1".to_string(),
+                    data: Some(metric::Data::Sum(Sum {
+                        data_points: vec![point("2xx", 95, at_ns), point("5xx", 5, at_ns)],
+                        aggregation_temporality: AggregationTemporality::Delta as i32,
+                        is_monotonic: true,
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let config = r#"version: nines/v1
+services: [{id: checkout, runbooks: [https://runbooks.example.com/checkout]}]
+slos:
+  - id: checkout-otlp
+    service: checkout
+    objective_percent: 99
+    window: 7d
+    sli:
+      ratio:
+        total: http_server_requests_total{job="checkout"}
+        bad: http_server_requests_total{job="checkout",status="5xx"}
+"#;
+    let folder = folder("otlp");
+    let server = TestServer::start(&folder, config).await;
+    let body = request(now_ns).encode_to_vec();
+    let (status, body_json) = server
+        .post("/v1/metrics", "application/x-protobuf", body.clone(), &[])
+        .await;
+    assert_eq!(status, 200, "{body_json}");
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(&request(now_ns + 1_000_000_000).encode_to_vec()).unwrap();
+    let (status, _) = server
+        .post(
+            "/v1/metrics",
+            "application/x-protobuf",
+            gzip.finish().unwrap(),
+            &[("content-encoding", "gzip")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    // Delta sums are increments: both requests count; a resend of the first does not.
+    let (status, _) = server
+        .post("/v1/metrics", "application/x-protobuf", body, &[])
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(totals(&server, "checkout-otlp").await, (10, 200));
+    let (status, body) = server
+        .post(
+            "/v1/metrics",
+            "application/x-protobuf",
+            b"\x1f\x8b\x08garbage".to_vec(),
+            &[("content-encoding", "gzip")],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&folder);
+}
