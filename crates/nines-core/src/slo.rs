@@ -13,6 +13,10 @@ use crate::ratio::Objective;
 use crate::time::Minute;
 use crate::window::{Window, WindowBounds, WindowError};
 
+/// At most this many distinct window lengths are gathered in one pass; more (an unusual
+/// policy) are summed one at a time.
+const MAX_WINDOWS: usize = 16;
+
 /// Which events the first count of a sample counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CountKind {
@@ -242,10 +246,37 @@ impl SloRuntime {
         };
 
         let period = spec.window.nominal_period();
+        // Every window length this evaluation reads, their sums gathered in one pass (see
+        // `TieredSeries::sums_last`).
+        let mut lengths = [0i64; MAX_WINDOWS];
+        let mut n_lengths = 0;
+        let mut want = |minutes: i64| {
+            if !lengths[..n_lengths].contains(&minutes) && n_lengths < MAX_WINDOWS {
+                lengths[n_lengths] = minutes;
+                n_lengths += 1;
+            }
+        };
+        for pair in &spec.policy.pairs {
+            want(pair.long_window.whole_minutes());
+            want(pair.short_window.whole_minutes());
+        }
+        let current_minutes = spec.policy.current_window.whole_minutes();
+        want(current_minutes);
+        if let Some(rule) = spec.policy.no_data {
+            want(rule.after.whole_minutes());
+        }
+        let mut sums = [Counts::default(); MAX_WINDOWS];
+        self.counts.sums_last(&lengths[..n_lengths], &mut sums);
         // Event counts over the last `minutes`, as (bad, total).
         let events_over = |minutes: i64| {
-            spec.count_kind
-                .bad_and_total(self.counts.sum_last(minutes).sum)
+            let sum = match lengths[..n_lengths]
+                .iter()
+                .position(|length| *length == minutes)
+            {
+                Some(index) => sums[index],
+                None => self.counts.sum_last(minutes).sum,
+            };
+            spec.count_kind.bad_and_total(sum)
         };
         let burn_over = |minutes: i64, events: (u64, u64)| -> Option<f64> {
             match &self.slices {
@@ -259,18 +290,11 @@ impl SloRuntime {
 
         let mut pairs = Vec::with_capacity(spec.policy.pairs.len());
         let mut wanted: Option<Severity> = None;
-        let mut current_burn_rate = None;
-        let current_minutes = spec.policy.current_window.whole_minutes();
-        let mut current_known = false;
         for pair in &spec.policy.pairs {
             let factor = pair.factor(period);
             let long_minutes = pair.long_window.whole_minutes();
             let long_events = events_over(long_minutes);
             let long_burn_rate = burn_over(long_minutes, long_events);
-            if long_minutes == current_minutes {
-                current_burn_rate = long_burn_rate;
-                current_known = true;
-            }
             let short_minutes = pair.short_window.whole_minutes();
             let short_burn_rate = burn_over(short_minutes, events_over(short_minutes));
             let burning = exceeds(long_burn_rate, factor) && exceeds(short_burn_rate, factor);
@@ -290,14 +314,12 @@ impl SloRuntime {
             }
             pairs.push(reading);
         }
-        if !current_known {
-            current_burn_rate = burn_over(current_minutes, events_over(current_minutes));
-        }
+        let current_burn_rate = burn_over(current_minutes, events_over(current_minutes));
 
         let no_data = spec.policy.no_data.and_then(|rule| {
             let minutes = rule.after.whole_minutes();
             let old_enough = end - self.created >= minutes;
-            let silent = self.counts.sum_last(minutes).sum.total == 0;
+            let silent = events_over(minutes).1 == 0;
             (old_enough && silent).then_some(rule.severity)
         });
 

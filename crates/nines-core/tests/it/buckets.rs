@@ -73,6 +73,11 @@ proptest! {
                     }
                 }
                 Op::Query { age, length } => {
+                    // The gathered form agrees with the one-at-a-time one.
+                    let mut gathered = [Counts::default(); 2];
+                    series.sums_last(&[length, length / 2 + 1], &mut gathered);
+                    prop_assert_eq!(gathered[0], series.sum_last(length).sum);
+                    prop_assert_eq!(gathered[1], series.sum_last(length / 2 + 1).sum);
                     let end = series.head() + 1 - age;
                     let requested = end - length;
                     let sum = series.sum_between(requested, end);

@@ -611,7 +611,8 @@ slos:
         .await;
     assert_eq!(status, 200, "{body_json}");
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gzip.write_all(&request(now_ns + 1_000_000_000).encode_to_vec()).unwrap();
+    gzip.write_all(&request(now_ns + 1_000_000_000).encode_to_vec())
+        .unwrap();
     let (status, _) = server
         .post(
             "/v1/metrics",
