@@ -29,6 +29,9 @@ pub struct LoadOptions {
     pub default_period: Span,
     /// Alert windows per SLO period, replacing the built-in ones (Sloth `AlertWindows` files).
     pub alert_windows: BTreeMap<Span, AlertPolicy>,
+    /// Do not report SLO ids defined more than once (Sloth's `--ignore-slo-duplicates`, for
+    /// folders of alternative versions of the same specs).
+    pub ignore_duplicate_ids: bool,
 }
 
 impl Default for LoadOptions {
@@ -36,6 +39,7 @@ impl Default for LoadOptions {
         LoadOptions {
             default_period: Span::days(30),
             alert_windows: BTreeMap::new(),
+            ignore_duplicate_ids: false,
         }
     }
 }
@@ -140,7 +144,10 @@ fn dispatch(doc: &SourceDoc, context: &mut LoadContext) {
 fn check_catalog(context: &mut LoadContext) {
     let mut seen: BTreeMap<String, Origin> = BTreeMap::new();
     for slo in &context.catalog.slos {
-        if let Some(first) = seen.get(slo.id.as_str()) {
+        if let Some(first) = seen
+            .get(slo.id.as_str())
+            .filter(|_| !context.options.ignore_duplicate_ids)
+        {
             context.report.push(origin_error(
                 &slo.origin,
                 format!(

@@ -128,6 +128,9 @@ pub struct SpecArgs {
     /// A file or folder of Sloth AlertWindows specs replacing the built-in alert windows
     #[arg(long)]
     pub slo_period_windows_path: Option<PathBuf>,
+    /// Do not report SLO ids defined more than once (as Sloth's flag of the same name)
+    #[arg(long)]
+    pub ignore_slo_duplicates: bool,
 }
 
 #[derive(Args, Debug)]

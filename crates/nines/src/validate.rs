@@ -14,6 +14,7 @@ pub fn load_options(args: &SpecArgs) -> Result<LoadOptions> {
         .with_context(|| format!("--default-slo-period {:?}", args.default_slo_period))?;
     let mut options = LoadOptions {
         default_period,
+        ignore_duplicate_ids: args.ignore_slo_duplicates,
         ..LoadOptions::default()
     };
     if let Some(path) = &args.slo_period_windows_path {

@@ -71,3 +71,58 @@ fn every_problem_is_reported_with_its_place_and_the_exit_code_says_so() {
     assert_eq!(body["problems"][0]["line"], 6);
     std::fs::remove_dir_all(&folder).unwrap();
 }
+
+fn conformance(relative: &str) -> PathBuf {
+    repo("../shared/conformance").join(relative)
+}
+
+#[test]
+fn sloth_validate_cases_pass_and_fail_like_sloth() {
+    // Sloth's good folder holds alternative versions of the same SLOs: checked together with
+    // Sloth's flag, as Sloth's own suite does.
+    let good = conformance("sloth/testdata/validate/good");
+    let output = nines()
+        .args(["validate", "--ignore-slo-duplicates"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for entry in std::fs::read_dir(&good).unwrap() {
+        let path = entry.unwrap().path();
+        let output = nines().arg("validate").arg(&path).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let mut bad: Vec<PathBuf> = std::fs::read_dir(conformance("sloth/testdata/validate/bad"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    bad.push(conformance("sloth/testdata/in-invalid-version.yaml"));
+    for path in bad {
+        let output = nines().arg("validate").arg(&path).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{} was accepted",
+            path.display()
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(": error: "), "{}: {stderr}", path.display());
+    }
+    // Without the flag, an id defined twice is an error.
+    let output = nines()
+        .arg("validate")
+        .arg(conformance("sloth/testdata/validate_with_duplicates/prom"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("duplicate SLO id"));
+}
