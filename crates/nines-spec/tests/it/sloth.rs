@@ -359,6 +359,7 @@ fn sloth_periods_need_alert_windows() {
     let with_windows = LoadOptions {
         default_period: Span::days(7),
         alert_windows: windows,
+        ..LoadOptions::default()
     };
     assert!(!load(&[spec], &with_windows).report.has_errors());
 }
