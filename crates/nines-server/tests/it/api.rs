@@ -101,6 +101,23 @@ async fn remote_write_counts_increments_and_survives_a_restart() {
         .await;
     assert_eq!(status, 204);
     assert_eq!(totals(&server, "api-availability").await, (7, 100));
+    // An out-of-order sample (older than the last one of its series) is dropped and counted,
+    // not an error: Prometheus resends whole batches, and a 4xx would make it drop the new
+    // samples with the old.
+    let late = WriteRequest {
+        timeseries: vec![series("200", &[(1050.0, t + 30_000)])],
+        ..WriteRequest::default()
+    };
+    let (status, _) = server
+        .post(
+            "/api/v1/write",
+            "application/x-protobuf",
+            encode(&late),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(totals(&server, "api-availability").await, (7, 100));
 
     // Unrelated series are dropped cheaply and counted as such.
     let unrelated = WriteRequest {
@@ -134,6 +151,13 @@ async fn remote_write_counts_increments_and_survives_a_restart() {
     assert!(
         metrics.contains(
             r#"nines_ingest_samples_total{source="remote_write",outcome="dropped_unrelated"} 1"#
+        ),
+        "{metrics}"
+    );
+    // Two resent samples and one late one.
+    assert!(
+        metrics.contains(
+            r#"nines_ingest_samples_total{source="remote_write",outcome="out_of_order"} 3"#
         ),
         "{metrics}"
     );
