@@ -91,6 +91,33 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         max_body_bytes: args.max_body_bytes,
         environment: std::env::vars().collect(),
     };
+    // Channel secrets come from the environment: check them with the rest of the
+    // configuration, before the store is opened.
+    let missing: Vec<String> = catalog
+        .channels
+        .iter()
+        .filter_map(|channel| match &channel.kind {
+            nines_spec::catalog::ChannelKind::Webhook {
+                secret_env: Some(name),
+                ..
+            } if config
+                .environment
+                .get(name)
+                .is_none_or(|value| value.is_empty()) =>
+            {
+                Some(format!(
+                    "{}:{}: channel {:?}: secret environment variable {name} is not set",
+                    channel.origin.file, channel.origin.line, channel.id
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    if !missing.is_empty() {
+        eprintln!("{}", missing.join("\n"));
+        eprintln!("the configuration is invalid: nothing was started and the store was not opened");
+        return Ok(ExitCode::FAILURE);
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let store = nines_store::open(&args.database).await.with_context(|| format!("opening {}", args.database))?;

@@ -28,3 +28,28 @@ fn an_invalid_config_stops_serve_before_the_store_is_opened() {
     assert!(!database.exists(), "the database file was created");
     std::fs::remove_dir_all(&folder).unwrap();
 }
+
+#[test]
+fn a_missing_channel_secret_stops_serve_before_the_store_is_opened() {
+    let folder = std::env::temp_dir().join(format!("nines-serve-secret-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    let examples = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let database = folder.join("nines.db");
+    let output = Command::new(env!("CARGO_BIN_EXE_nines"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&examples)
+        .arg("--database")
+        .arg(format!("sqlite://{}", database.display()))
+        .env_remove("NINES_WEBHOOK_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("secret environment variable NINES_WEBHOOK_SECRET is not set"),
+        "{stderr}"
+    );
+    assert!(!database.exists());
+    std::fs::remove_dir_all(&folder).unwrap();
+}
