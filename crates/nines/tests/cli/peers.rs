@@ -795,3 +795,137 @@ async fn sigkill_during_intake_loses_no_acknowledged_event_and_no_alert() {
     assert_eq!(firing.len(), 1, "{firing:?}\n{context}");
     drop(second);
 }
+
+const BATCH_SLO: &str = "batch-jobs";
+
+/// Remote-write request number `index`: one sample of each of two counters, `ok` growing by 1
+/// and `failed` by 3 per request, 10 ms apart. Request 0 is the baseline.
+fn batch_request(index: u64, base_ms: i64) -> Vec<u8> {
+    use nines_server::intake::remote_write::{Label, Sample, TimeSeries, WriteRequest, encode};
+    let timestamp = base_ms + index as i64 * 10;
+    let series = |outcome: &str, value: u64| TimeSeries {
+        labels: vec![
+            Label::new("__name__", "jobs_total"),
+            Label::new("job", "batch"),
+            Label::new("outcome", outcome),
+        ],
+        samples: vec![Sample {
+            value: value as f64,
+            timestamp,
+        }],
+    };
+    encode(&WriteRequest {
+        timeseries: vec![series("ok", index), series("failed", 3 * index)],
+        metadata: Vec::new(),
+    })
+}
+
+async fn post_remote_write(
+    client: &reqwest::Client,
+    nines: &str,
+    body: Vec<u8>,
+) -> reqwest::Result<reqwest::Response> {
+    client
+        .post(format!("{nines}/api/v1/write"))
+        .header("content-type", "application/x-protobuf")
+        .header("content-encoding", "snappy")
+        .header("x-prometheus-remote-write-version", "0.1.0")
+        .body(body)
+        .send()
+        .await
+}
+
+/// What Prometheus does across a crash of its receiver: it resends the request whose answer it
+/// lost. Whether or not that request had landed, each sample must count once (the counter
+/// state is durable with the counts, and a sample at or before the series' last timestamp is
+/// ignored).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_remote_write_then_a_resend_counts_every_sample_once() {
+    let dir = TempDir::new("sigkill-remote-write");
+    let client = client();
+    let config = dir.path().join("slos.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: nines/v1\nservices:\n  - id: batch\nslos:\n  - id: {BATCH_SLO}\n    service: batch\n    \
+             objective_percent: 99\n    window: 30d\n    runbook: https://runbooks.example.com/batch\n    \
+             sli:\n      ratio:\n        total: jobs_total{{job=\"batch\"}}\n        \
+             bad: jobs_total{{job=\"batch\",outcome=\"failed\"}}\n"
+        ),
+    )
+    .expect("write slos.yaml");
+    let database = dir.path().join("nines.db");
+    let (mut first, nines) = start_nines(&config, &database).await;
+    let base_ms = (unix_seconds() * 1000.0) as i64;
+
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let sender = {
+        let (client, nines, acknowledged) = (client.clone(), nines.clone(), acknowledged.clone());
+        tokio::spawn(async move {
+            let mut index = 0u64;
+            loop {
+                match post_remote_write(&client, &nines, batch_request(index, base_ms)).await {
+                    Ok(response) if response.status().is_success() => {
+                        acknowledged.store(index + 1, Ordering::SeqCst);
+                        index += 1;
+                    }
+                    Ok(response) => {
+                        panic!("request {index} refused: {}", response.status())
+                    }
+                    // The request whose answer was lost: it may or may not have landed.
+                    Err(_) => return index,
+                }
+            }
+        })
+    };
+    eventually("200 acknowledged requests", Duration::from_secs(30), || {
+        let acknowledged = acknowledged.clone();
+        async move { (acknowledged.load(Ordering::SeqCst) >= 200).then_some(()) }
+    })
+    .await;
+    first.kill();
+    let first_log = first.log();
+    let lost = tokio::time::timeout(Duration::from_secs(30), sender)
+        .await
+        .expect("the sender notices the dead server within 30 s")
+        .expect("the sender task");
+
+    let (second, nines) = start_nines(&config, &database).await;
+    let resend = post_remote_write(&client, &nines, batch_request(lost, base_ms))
+        .await
+        .expect("resend the lost request");
+    assert!(resend.status().is_success(), "resend: {}", resend.status());
+    let resent = unix_seconds();
+    let slo_url = format!("{nines}/api/v1/slos/{BATCH_SLO}");
+    let slo = eventually(
+        "an evaluation after the resend",
+        Duration::from_secs(20),
+        || {
+            let client = client.clone();
+            let slo_url = slo_url.clone();
+            async move {
+                let slo = get_json(&client, &slo_url).await;
+                let evaluated: jiff::Timestamp =
+                    slo["status"]["evaluated_at"].as_str()?.parse().ok()?;
+                (evaluated.as_millisecond() as f64 / 1000.0 > resent).then_some(slo)
+            }
+        },
+    )
+    .await;
+    eprintln!(
+        "sigkill during remote write: requests 0..{lost} acknowledged, request {lost} lost and resent; \
+         after the restart total {}, bad {}",
+        slo["status"]["total"], slo["status"]["bad"]
+    );
+    // Requests 1..=lost each add 1 + 3 events, 3 of them bad; request 0 is the baseline.
+    assert_eq!(
+        (
+            slo["status"]["total"].as_u64(),
+            slo["status"]["bad"].as_u64()
+        ),
+        (Some(4 * lost), Some(3 * lost)),
+        "{slo}\nfirst server's log:\n{first_log}\nsecond server's log:\n{}",
+        second.log()
+    );
+    drop(second);
+}
