@@ -156,19 +156,34 @@ impl<V: Accumulate> TieredSeries<V> {
         let coarse_start = (now + 1 - retention_minutes)
             .floor_to(COARSE_BUCKET_MINUTES)
             .min(medium_start);
-        let zeros =
-            |count: i64| -> VecDeque<V> { (0..count.max(1)).map(|_| V::default()).collect() };
+        // Each tier is given the most it holds in steady state (between one minute and the next
+        // move to a coarser tier), so advancing never grows a buffer to twice its need.
+        let zeros = |count: i64, capacity: i64| -> VecDeque<V> {
+            let mut values = VecDeque::with_capacity(capacity.max(count).max(1) as usize);
+            values.extend((0..count.max(1)).map(|_| V::default()));
+            values
+        };
+        let fine_capacity = FINE_SPAN_MINUTES + MEDIUM_BUCKET_MINUTES + 2;
+        let medium_capacity =
+            (MEDIUM_SPAN_MINUTES + COARSE_BUCKET_MINUTES) / MEDIUM_BUCKET_MINUTES + 2;
+        let coarse_capacity = retention_minutes / COARSE_BUCKET_MINUTES + 3;
         let fine = Tier {
             start: fine_start,
-            values: zeros(now + 1 - fine_start + 1),
+            values: zeros(now + 1 - fine_start + 1, fine_capacity),
         };
         let medium = Tier {
             start: medium_start,
-            values: zeros((fine_start - medium_start) / MEDIUM_BUCKET_MINUTES + 1),
+            values: zeros(
+                (fine_start - medium_start) / MEDIUM_BUCKET_MINUTES + 1,
+                medium_capacity,
+            ),
         };
         let coarse = Tier {
             start: coarse_start,
-            values: zeros((medium_start - coarse_start) / COARSE_BUCKET_MINUTES + 1),
+            values: zeros(
+                (medium_start - coarse_start) / COARSE_BUCKET_MINUTES + 1,
+                coarse_capacity,
+            ),
         };
         TieredSeries {
             coarse,

@@ -154,3 +154,17 @@ fn a_new_series_takes_data_from_its_whole_retention() {
     assert_eq!(sum.sum.total, (sum.end - sum.start) as u64);
     assert!(sum.start - (now + 1 - retention) < 60);
 }
+
+#[test]
+fn a_series_running_for_weeks_keeps_the_memory_it_started_with() {
+    let start = Minute(28_000_000);
+    let retention = 28 * 1440 + 60;
+    let mut series: TieredSeries<Counts> = TieredSeries::new(start, retention);
+    let at_start = series.memory_bytes();
+    for minute in 0..40 * 1440 {
+        series.add(start + minute, Counts::new(1, 2)).unwrap();
+    }
+    // Advancing minute by minute never grows a tier beyond what it was given.
+    assert_eq!(series.memory_bytes(), at_start);
+    assert!(at_start < 32 * 1024, "{at_start} bytes");
+}
