@@ -664,3 +664,48 @@ slos:
     server.stop().await;
     let _ = std::fs::remove_dir_all(&folder);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_count_good_and_bad_checks() {
+    // A target that answers 200 until told to fail, then 503.
+    let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = failing.clone();
+    let app = axum::Router::new().route(
+        "/healthz",
+        axum::routing::get(move || {
+            let flag = flag.clone();
+            async move {
+                if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = format!("http://{}/healthz", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let config = format!(
+        "version: nines/v1\nservices: [{{id: web, runbooks: [https://runbooks.example.com/web]}}]\nslos:\n  - id: web-probe\n    service: web\n    objective_percent: 99\n    window: 7d\n    sli: {{probe: {{url: \"{target}\", interval: 1s, timeout: 1s}}}}\n"
+    );
+    let folder = folder("probes");
+    let server = TestServer::start(&folder, &config).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (bad, total) = totals(&server, "web-probe").await;
+    assert_eq!(bad, 0);
+    assert!(total >= 2, "{total} checks");
+    failing.store(true, std::sync::atomic::Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (bad_after, total_after) = totals(&server, "web-probe").await;
+    assert!(bad_after >= 2, "{bad_after} bad of {total_after}");
+    // Every check after the switch is bad: the good ones grew by at most the check that was
+    // in flight when the target started failing.
+    assert!(
+        total_after - bad_after <= total + 1,
+        "{bad_after} bad of {total_after}, {total} good before"
+    );
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&folder);
+}
