@@ -78,7 +78,6 @@ impl From<Failure> for AppError {
 }
 
 pub fn router(state: AppState) -> Router {
-    let limit = state.config.max_body_bytes;
     Router::new()
         .route("/api/v1/write", post(remote_write_handler))
         .route("/v1/metrics", post(otlp_handler))
@@ -95,12 +94,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { AppError::not_found("no such endpoint") })
         // Bodies are read by the handlers themselves, with their own limit and error.
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .layer(axum::Extension(BodyLimit(limit)))
         .with_state(state)
 }
-
-#[derive(Clone, Copy)]
-struct BodyLimit(usize);
 
 /// Reads a body of at most `limit` bytes, answering 413 beyond.
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, AppError> {
@@ -142,10 +137,7 @@ async fn remote_write_handler(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, AppError> {
-    let limit = request
-        .extensions()
-        .get::<BodyLimit>()
-        .map_or(state.config.max_body_bytes, |limit| limit.0);
+    let limit = state.config.max_body_bytes;
     let encoding = header_str(request.headers(), header::CONTENT_ENCODING)
         .unwrap_or("snappy")
         .to_string();
@@ -179,10 +171,7 @@ async fn otlp_handler(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, AppError> {
-    let limit = request
-        .extensions()
-        .get::<BodyLimit>()
-        .map_or(state.config.max_body_bytes, |limit| limit.0);
+    let limit = state.config.max_body_bytes;
     let content_type = header_str(request.headers(), header::CONTENT_TYPE)
         .unwrap_or("")
         .to_string();
@@ -253,10 +242,7 @@ async fn post_events(
     Path(id): Path<String>,
     request: Request,
 ) -> Result<Response, AppError> {
-    let limit = request
-        .extensions()
-        .get::<BodyLimit>()
-        .map_or(state.config.max_body_bytes, |limit| limit.0);
+    let limit = state.config.max_body_bytes;
     let count_kind = state
         .fleet()
         .get(&id)
