@@ -52,10 +52,22 @@ fn now_ms() -> i64 {
 }
 
 async fn totals(server: &TestServer, slo: &str) -> (u64, u64) {
-    // The status is refreshed by the evaluator; wait for a cycle.
-    tokio::time::sleep(Duration::from_millis(450)).await;
-    let (status, body) = server.get_json(&format!("/api/v1/slos/{slo}")).await;
-    assert_eq!(status, 200, "{body}");
+    // The status is refreshed by the evaluator: wait (bounded) for an evaluation that started
+    // after this call, so everything acknowledged before it is counted.
+    let asked = Timestamp::now();
+    let mut body = serde_json::Value::Null;
+    for _ in 0..300 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (status, answer) = server.get_json(&format!("/api/v1/slos/{slo}")).await;
+        assert_eq!(status, 200, "{answer}");
+        body = answer;
+        let evaluated: Option<Timestamp> = body["status"]["evaluated_at"]
+            .as_str()
+            .and_then(|at| at.parse().ok());
+        if evaluated.is_some_and(|at| at > asked) {
+            break;
+        }
+    }
     (
         body["status"]["bad"].as_u64().unwrap(),
         body["status"]["total"].as_u64().unwrap(),
@@ -692,13 +704,24 @@ async fn probes_count_good_and_bad_checks() {
     );
     let folder = folder("probes");
     let server = TestServer::start(&folder, &config).await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let (bad, total) = totals(&server, "web-probe").await;
+    // Poll (bounded) rather than sleep a fixed time: a loaded machine may run checks late.
+    let wait_for = |check: Box<dyn Fn(u64, u64) -> bool + Send>| {
+        let server = &server;
+        async move {
+            for _ in 0..100 {
+                let counts = totals(server, "web-probe").await;
+                if check(counts.0, counts.1) {
+                    return counts;
+                }
+            }
+            totals(server, "web-probe").await
+        }
+    };
+    let (bad, total) = wait_for(Box::new(|_, total| total >= 2)).await;
     assert_eq!(bad, 0);
     assert!(total >= 2, "{total} checks");
     failing.store(true, std::sync::atomic::Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let (bad_after, total_after) = totals(&server, "web-probe").await;
+    let (bad_after, total_after) = wait_for(Box::new(|bad, _| bad >= 2)).await;
     assert!(bad_after >= 2, "{bad_after} bad of {total_after}");
     // Every check after the switch is bad: the good ones grew by at most the check that was
     // in flight when the target started failing.
