@@ -172,17 +172,18 @@ impl Fleet {
 
     /// Puts back alert states as they were before the last evaluation, when its transitions
     /// could not be made durable: the next evaluation finds the same transitions again.
-    pub fn revert_alerts(&mut self, saved: &[(String, AlertMachine)]) {
-        for (id, alerts) in saved {
-            self.restore_alerts(id, *alerts);
+    pub fn revert_alerts(&mut self, saved: &[AlertMachine]) {
+        for (entry, alerts) in self.entries.iter_mut().zip(saved) {
+            entry.runtime.set_alerts(*alerts);
         }
     }
 
-    /// Every SLO's alert states, to save before an evaluation.
-    pub fn alert_snapshot(&self) -> Vec<(String, AlertMachine)> {
+    /// Every SLO's alert states in fleet order (the fleet never changes shape), to save before
+    /// an evaluation.
+    pub fn alert_snapshot(&self) -> Vec<AlertMachine> {
         self.entries
             .iter()
-            .map(|entry| (entry.def.id.as_str().to_string(), *entry.runtime.alerts()))
+            .map(|entry| *entry.runtime.alerts())
             .collect()
     }
 }

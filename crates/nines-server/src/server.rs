@@ -129,12 +129,7 @@ pub async fn recover(
         .upsert_slos(&rows)
         .await
         .map_err(|err| format!("registering SLOs: {err}"))?;
-    let longest = catalog
-        .slos
-        .iter()
-        .map(|slo| slo.spec.retention_minutes())
-        .max()
-        .unwrap_or(0);
+    let longest = catalog.longest_retention_minutes();
     let oldest = now.as_second().div_euclid(60) - longest;
     let first_seen = store
         .slos()
@@ -315,13 +310,7 @@ pub async fn record_history(state: &AppState) {
 /// Merges old one-minute counts into ten-minute rows and drops what no window needs.
 pub async fn compact(state: &AppState, now: Timestamp) {
     let now_minute = now.as_second().div_euclid(60);
-    let longest = state
-        .catalog
-        .slos
-        .iter()
-        .map(|slo| slo.spec.retention_minutes())
-        .max()
-        .unwrap_or(0);
+    let longest = state.catalog.longest_retention_minutes();
     // Older than the fine tier's six hours (plus slack): ten-minute rows land in ten-minute
     // buckets when the buckets are rebuilt after a restart, so sums stay exact.
     if let Err(err) = state.store.compact_counts(now_minute - 7 * 60, 10).await {

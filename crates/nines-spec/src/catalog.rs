@@ -258,6 +258,15 @@ impl Catalog {
         self.slos.iter().find(|slo| slo.id.as_str() == id)
     }
 
+    /// Minutes of history the SLO that needs the most keeps (0 without SLOs).
+    pub fn longest_retention_minutes(&self) -> i64 {
+        self.slos
+            .iter()
+            .map(|slo| slo.spec.retention_minutes())
+            .max()
+            .unwrap_or(0)
+    }
+
     pub fn service(&self, id: &str) -> Option<&Service> {
         self.services.iter().find(|service| service.id == id)
     }

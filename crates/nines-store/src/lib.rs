@@ -122,6 +122,16 @@ pub(crate) fn migration_error(err: sqlx::migrate::MigrateError) -> StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// An outbox update that touched no row names the id it did not find.
+pub(crate) fn outbox_row_found(updated: u64, id: i64) -> Result<()> {
+    if updated == 0 {
+        return Err(StoreError::Invalid(format!(
+            "no outbox message has id {id}"
+        )));
+    }
+    Ok(())
+}
+
 /// A known SLO: its stable id and what it is called now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SloRow {

@@ -442,11 +442,7 @@ impl Store for PostgresStore {
         .await
         .map_err(database_error)?
         .rows_affected();
-        if updated == 0 {
-            return Err(StoreError::Invalid(format!(
-                "no outbox message has id {id}"
-            )));
-        }
+        crate::outbox_row_found(updated, id)?;
         tx.commit().await.map_err(database_error)
     }
 
@@ -470,11 +466,7 @@ impl Store for PostgresStore {
         .await
         .map_err(database_error)?
         .rows_affected();
-        if updated == 0 {
-            return Err(StoreError::Invalid(format!(
-                "no outbox message has id {id}"
-            )));
-        }
+        crate::outbox_row_found(updated, id)?;
         tx.commit().await.map_err(database_error)
     }
 

@@ -450,11 +450,7 @@ impl Store for SqliteStore {
         .await
         .map_err(database_error)?
         .rows_affected();
-        if updated == 0 {
-            return Err(StoreError::Invalid(format!(
-                "no outbox message has id {id}"
-            )));
-        }
+        crate::outbox_row_found(updated, id)?;
         tx.commit().await.map_err(database_error)
     }
 
@@ -478,11 +474,7 @@ impl Store for SqliteStore {
         .await
         .map_err(database_error)?
         .rows_affected();
-        if updated == 0 {
-            return Err(StoreError::Invalid(format!(
-                "no outbox message has id {id}"
-            )));
-        }
+        crate::outbox_row_found(updated, id)?;
         tx.commit().await.map_err(database_error)
     }
 

@@ -117,7 +117,7 @@ async fn backfill(state: &AppState, slos: &[String], now: Timestamp) -> Result<(
 }
 
 pub fn run(args: &DemoArgs) -> Result<ExitCode> {
-    crate::serve::init_logs_quiet();
+    crate::serve::init_logs("warn");
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(demo(args))
 }

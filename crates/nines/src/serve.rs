@@ -34,20 +34,11 @@ pub fn load_catalog(
     Ok(Some(loaded.catalog))
 }
 
-pub fn init_logs() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("NINES_LOG").unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-/// Warnings and errors only, so the demo's own lines stay readable.
-pub fn init_logs_quiet() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("NINES_LOG").unwrap_or_else(|_| "warn".into());
+/// Logs to stderr at `NINES_LOG`'s level, or `default_level` when unset (`warn` for the demo,
+/// so its own lines stay readable).
+pub fn init_logs(default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NINES_LOG")
+        .unwrap_or_else(|_| default_level.into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -80,7 +71,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
     let Some(catalog) = load_catalog(&args.config, &args.spec)? else {
         return Ok(ExitCode::FAILURE);
     };
-    init_logs();
+    init_logs("info");
     let config = ServerConfig {
         listen: args
             .listen
