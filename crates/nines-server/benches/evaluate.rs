@@ -38,6 +38,7 @@ fn slo(index: usize) -> SloDef {
             total: format!(r#"http_requests_total{{service="{service}"}}"#),
         },
         service,
+        source: None,
         alerting: Default::default(),
         budget_policy: None,
         runbook: None,

@@ -50,6 +50,7 @@ fn slo(index: usize) -> SloDef {
             bad: Some(bad),
             total,
         },
+        source: None,
         alerting: Default::default(),
         budget_policy: None,
         runbook: None,

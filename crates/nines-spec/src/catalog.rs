@@ -179,6 +179,9 @@ pub struct SloDef {
     /// False when the window came from a default (`--default-slo-period`) rather than the file.
     pub window_from_file: bool,
     pub sli: Sli,
+    /// The data source the SLI is pulled from (`sources[].id`), or none when its data is pushed
+    /// (intake, probes). Query SLIs without a source of their own take the default source.
+    pub source: Option<String>,
     pub alerting: AlertingMeta,
     pub budget_policy: Option<String>,
     pub runbook: Option<String>,
@@ -233,6 +236,53 @@ pub enum ChannelKind {
     Alertmanager { url: String },
 }
 
+/// Where SLI data is pulled from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    pub id: String,
+    pub kind: SourceKind,
+    /// Query SLIs that name no source (Sloth specs, OpenSLO without a matching DataSource) use
+    /// the default one: the source marked `default: true`, or the only source there is.
+    pub default: bool,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceKind {
+    Prometheus(PrometheusSource),
+}
+
+/// A Prometheus-compatible HTTP API (Prometheus, Thanos Query, Mimir, Cortex, VictoriaMetrics).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrometheusSource {
+    /// Base URL: queries go to `{url}/api/v1/query_range` (Mimir: `http://mimir/prometheus`).
+    pub url: String,
+    pub auth: Option<SourceAuth>,
+    /// Extra request headers, such as `X-Scope-OrgID` for Mimir and Cortex.
+    pub headers: BTreeMap<String, String>,
+    /// Longest wait for one query (default 30s).
+    pub timeout: nines_core::Span,
+    /// How long after a minute ends before it is pulled, so that late scrapes and remote
+    /// writes are in (default 1m).
+    pub delay: nines_core::Span,
+    /// Range of one backfill query (default 1d; Prometheus answers at most 11,000 points).
+    pub chunk: nines_core::Span,
+    /// SLOs pulled at once (default 8).
+    pub concurrency: u32,
+}
+
+/// Credentials, read from the environment when the server starts, never written in a file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceAuth {
+    Basic {
+        username: String,
+        password_env: String,
+    },
+    Bearer {
+        token_env: String,
+    },
+}
+
 /// An HTTP probe that feeds an SLO of its own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
@@ -251,6 +301,7 @@ pub struct Catalog {
     pub slos: Vec<SloDef>,
     pub budget_policies: Vec<BudgetPolicy>,
     pub channels: Vec<Channel>,
+    pub sources: Vec<Source>,
 }
 
 impl Catalog {
@@ -265,6 +316,10 @@ impl Catalog {
             .map(|slo| slo.spec.retention_minutes())
             .max()
             .unwrap_or(0)
+    }
+
+    pub fn source(&self, id: &str) -> Option<&Source> {
+        self.sources.iter().find(|source| source.id == id)
     }
 
     pub fn service(&self, id: &str) -> Option<&Service> {

@@ -18,7 +18,10 @@ use std::path::PathBuf;
 
 use nines_core::{AlertPolicy, Span};
 
-pub use catalog::{Catalog, Format, Origin, Service, Sli, SloDef, SloId};
+pub use catalog::{
+    Catalog, Format, Origin, PrometheusSource, Service, Sli, SloDef, SloId, Source, SourceAuth,
+    SourceKind,
+};
 pub use diag::{Diagnostic, Level, Report};
 pub use source::SourceDoc;
 

@@ -1070,6 +1070,7 @@ fn read_slo(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadContex
         },
         window_from_file: true,
         sli,
+        source: None,
         alerting: AlertingMeta {
             name: alerting.name,
             labels: alerting.labels,

@@ -356,6 +356,7 @@ pub(crate) fn read_document(doc: &SourceDoc, context: &mut LoadContext) -> Optio
         spec,
         window_from_file: true,
         sli,
+        source: None,
         alerting: AlertingMeta::default(),
         budget_policy: None,
         runbook: None,

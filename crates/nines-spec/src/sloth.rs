@@ -412,6 +412,7 @@ fn read_group(doc: &SourceDoc, group: Group, spelling: &Spelling, context: &mut 
             },
             window_from_file: false,
             sli: checked.sli,
+            source: None,
             alerting: checked.alerting,
             budget_policy: None,
             runbook: None,
@@ -1295,6 +1296,7 @@ pub fn read_openslo_v1alpha(doc: &SourceDoc, context: &mut LoadContext) {
                 good: Some(good),
                 total,
             },
+            source: None,
             alerting: AlertingMeta {
                 page: AlertMeta {
                     disable: true,

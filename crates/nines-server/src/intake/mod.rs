@@ -115,6 +115,7 @@ pub(crate) mod test_support {
             },
             window_from_file: true,
             sli,
+            source: None,
             alerting: Default::default(),
             budget_policy: None,
             runbook: None,

@@ -251,6 +251,7 @@ pub(crate) fn convert(
             },
             window_from_file,
             sli,
+            source: None,
             alerting,
             budget_policy: None,
             runbook: None,
