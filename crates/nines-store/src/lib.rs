@@ -80,6 +80,67 @@ pub(crate) fn check_intake(commit: &IntakeCommit) -> Result<()> {
     Ok(())
 }
 
+/// Checks a pull commit before it touches the database: its rows belong to the SLO it pulls,
+/// have buckets of at least one minute and no negative counts, and end by the new watermark;
+/// the watermark does not move back and the backfill does not begin after it. `counted` above
+/// `total` is allowed: good and total events come from different queries and may disagree.
+pub(crate) fn check_pull(commit: &PullCommit) -> Result<()> {
+    let state = &commit.state;
+    if state.backfill_from > state.pulled_until {
+        return Err(StoreError::Invalid(format!(
+            "backfill_from {} of {:?} is after its pulled_until {}",
+            state.backfill_from, state.slo_id, state.pulled_until
+        )));
+    }
+    if let Some(expected_until) = commit.expected_until
+        && state.pulled_until < expected_until
+    {
+        return Err(StoreError::Invalid(format!(
+            "pulled_until of {:?} moves back from {expected_until} to {}",
+            state.slo_id, state.pulled_until
+        )));
+    }
+    for row in &commit.counts {
+        let at = format!("count of {:?} at minute {}", row.slo_id, row.minute);
+        if row.slo_id != state.slo_id {
+            return Err(StoreError::Invalid(format!(
+                "{at} is in a pull commit of {:?}",
+                state.slo_id
+            )));
+        }
+        if row.bucket_minutes < 1 {
+            return Err(StoreError::Invalid(format!(
+                "bucket_minutes of {at} must be at least 1, got {}",
+                row.bucket_minutes
+            )));
+        }
+        if row.counted < 0 {
+            return Err(StoreError::Invalid(format!(
+                "counted of {at} must not be negative, got {}",
+                row.counted
+            )));
+        }
+        if row.total < 0 {
+            return Err(StoreError::Invalid(format!(
+                "total of {at} must not be negative, got {}",
+                row.total
+            )));
+        }
+        // A bucket whose end does not fit in an i64 ends after any watermark.
+        let ends_by_watermark = row
+            .minute
+            .checked_add(row.bucket_minutes)
+            .is_some_and(|end| end <= state.pulled_until);
+        if !ends_by_watermark {
+            return Err(StoreError::Invalid(format!(
+                "{at} ({} minutes) ends after pulled_until {}",
+                row.bucket_minutes, state.pulled_until
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn check_snapshots(rows: &[SnapshotRow]) -> Result<()> {
     for row in rows {
         let at = format!("snapshot of {:?} at {}", row.slo_id, row.at_ms);
@@ -103,6 +164,15 @@ pub(crate) fn intake_in_key_order(commit: &IntakeCommit) -> (Vec<&SeriesState>, 
     let mut counts: Vec<&CountDelta> = commit.counts.iter().collect();
     counts.sort_by(|a, b| (&a.slo_id, a.minute).cmp(&(&b.slo_id, b.minute)));
     (series, counts)
+}
+
+/// The rows of a pull commit in key order (stable, like [`intake_in_key_order`]).
+pub(crate) fn pull_counts_in_key_order(commit: &PullCommit) -> Vec<&CountRow> {
+    let mut counts: Vec<&CountRow> = commit.counts.iter().collect();
+    counts.sort_by(|a, b| {
+        (&a.slo_id, a.minute, a.bucket_minutes).cmp(&(&b.slo_id, b.minute, b.bucket_minutes))
+    });
+    counts
 }
 
 /// Alert states in key order (stable, like [`intake_in_key_order`]).
@@ -176,6 +246,30 @@ pub struct SeriesState {
 pub struct IntakeCommit {
     pub series: Vec<SeriesState>,
     pub counts: Vec<CountDelta>,
+}
+
+/// How far an SLO's pulled data reaches: every bucket before `pulled_until` has been pulled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullState {
+    pub slo_id: String,
+    /// Minute (since the epoch) before which every bucket is filled.
+    pub pulled_until: i64,
+    /// Minute where the SLO's current backfill began; progress is measured from here.
+    pub backfill_from: i64,
+    /// When the state was last written (ms).
+    pub updated_ms: i64,
+}
+
+/// Pulled counts and the watermark they move, written in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullCommit {
+    /// The watermark this commit continues from: `None` when the SLO has no pull state yet.
+    pub expected_until: Option<i64>,
+    /// The new state (its `slo_id` names the SLO).
+    pub state: PullState,
+    /// Rows to add: a bucket of `bucket_minutes` starting at `minute`, added to an existing row
+    /// with the same (slo_id, minute, bucket_minutes) key.
+    pub counts: Vec<CountRow>,
 }
 
 /// The persisted state of one alert of one SLO.
@@ -274,6 +368,20 @@ pub trait Store: Send + Sync + 'static {
     async fn compact_counts(&self, before_minute: i64, bucket_minutes: i64) -> Result<u64>;
     /// Deletes rows whose bucket ends at or before `before_minute`.
     async fn delete_counts_before(&self, before_minute: i64) -> Result<u64>;
+
+    /// Pull states of every SLO that has one, ordered by SLO id.
+    async fn pull_states(&self) -> Result<Vec<PullState>>;
+    /// Adds the counts and writes the new pull state in one transaction, only when the stored
+    /// watermark is still `expected_until` (no state at all for `None`). Returns `Ok(false)` and
+    /// writes nothing when it is not (someone else moved it). A commit that fails the checks
+    /// of its arguments (rows of another SLO, buckets below one minute, negative counts, a row
+    /// ending after the new watermark, a watermark moving back, a backfill beginning after it)
+    /// is `StoreError::Invalid` and writes nothing.
+    async fn commit_pull(&self, commit: &PullCommit) -> Result<bool>;
+    /// Starts an SLO's pull again at `from_minute`: deletes its count rows whose bucket starts at
+    /// or after `from_minute`, and sets its state to `pulled_until = backfill_from = from_minute`,
+    /// in one transaction.
+    async fn restart_pull(&self, slo_id: &str, from_minute: i64, now_ms: i64) -> Result<()>;
 
     async fn alert_states(&self) -> Result<Vec<AlertStateRow>>;
     /// Upserts alert states, appends events and enqueues notifications in one transaction.

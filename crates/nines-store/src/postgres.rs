@@ -15,7 +15,10 @@
 //! compaction deletes the one-minute rows and inserts their sums in one statement, so an intake
 //! running at the same time either lands before (and is merged) or after (as a new row), never
 //! in between. Event appends take a transaction-scoped advisory lock, so event ids become
-//! visible in increasing order and a reader paging with `after_id` never skips one.
+//! visible in increasing order and a reader paging with `after_id` never skips one. A pull
+//! commit sets its SLO's watermark with a conditional `UPDATE` (an `INSERT ... ON CONFLICT DO
+//! NOTHING` for the first) before adding its counts: of two commits from one watermark, the
+//! second waits on the row lock and then writes nothing.
 
 use std::str::FromStr;
 
@@ -25,10 +28,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::{
-    AlertStateRow, CountRow, EventQuery, EventRow, IntakeCommit, OutboxRow, Result, SeriesState,
-    SloRow, SnapshotRow, Store, StoreError, TransitionCommit, check_bucket_minutes, check_intake,
-    check_limit, check_snapshots, database_error, intake_in_key_order, migration_error,
-    states_in_key_order,
+    AlertStateRow, CountRow, EventQuery, EventRow, IntakeCommit, OutboxRow, PullCommit, PullState,
+    Result, SeriesState, SloRow, SnapshotRow, Store, StoreError, TransitionCommit,
+    check_bucket_minutes, check_intake, check_limit, check_pull, check_snapshots, database_error,
+    intake_in_key_order, migration_error, pull_counts_in_key_order, states_in_key_order,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
@@ -80,6 +83,15 @@ fn count_from_row(row: &PgRow) -> sqlx::Result<CountRow> {
         bucket_minutes: row.try_get("bucket_minutes")?,
         counted: row.try_get("counted")?,
         total: row.try_get("total")?,
+    })
+}
+
+fn pull_state_from_row(row: &PgRow) -> sqlx::Result<PullState> {
+    Ok(PullState {
+        slo_id: row.try_get("slo_id")?,
+        pulled_until: row.try_get("pulled_until")?,
+        backfill_from: row.try_get("backfill_from")?,
+        updated_ms: row.try_get("updated_ms")?,
     })
 }
 
@@ -282,6 +294,100 @@ impl Store for PostgresStore {
             .rows_affected();
         tx.commit().await.map_err(database_error)?;
         Ok(deleted)
+    }
+
+    async fn pull_states(&self) -> Result<Vec<PullState>> {
+        let rows = sqlx::query(
+            "SELECT slo_id, pulled_until, backfill_from, updated_ms FROM pull_states \
+             ORDER BY slo_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        decode_all(rows, pull_state_from_row)
+    }
+
+    async fn commit_pull(&self, commit: &PullCommit) -> Result<bool> {
+        check_pull(commit)?;
+        let counts_in_order = pull_counts_in_key_order(commit);
+        let state = &commit.state;
+        let mut tx = self.begin_write().await?;
+        // Compare and set in one statement: the state is written only if the stored watermark
+        // is still the expected one. A second writer from the same watermark waits on the row
+        // lock (on the key, for a first insert) until this transaction ends, then finds the
+        // watermark moved (or the row there) and writes nothing.
+        let state_written = match commit.expected_until {
+            None => sqlx::query(
+                "INSERT INTO pull_states (slo_id, pulled_until, backfill_from, updated_ms) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (slo_id) DO NOTHING",
+            )
+            .bind(&state.slo_id)
+            .bind(state.pulled_until)
+            .bind(state.backfill_from)
+            .bind(state.updated_ms),
+            Some(expected_until) => sqlx::query(
+                "UPDATE pull_states SET pulled_until = $2, backfill_from = $3, updated_ms = $4 \
+                 WHERE slo_id = $1 AND pulled_until = $5",
+            )
+            .bind(&state.slo_id)
+            .bind(state.pulled_until)
+            .bind(state.backfill_from)
+            .bind(state.updated_ms)
+            .bind(expected_until),
+        }
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?
+        .rows_affected();
+        if state_written == 0 {
+            tx.rollback().await.map_err(database_error)?;
+            return Ok(false);
+        }
+        for row in counts_in_order {
+            sqlx::query(
+                "INSERT INTO counts (slo_id, minute, bucket_minutes, counted, total) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (slo_id, minute, bucket_minutes) DO UPDATE SET \
+                 counted = counts.counted + excluded.counted, \
+                 total = counts.total + excluded.total",
+            )
+            .bind(&row.slo_id)
+            .bind(row.minute)
+            .bind(row.bucket_minutes)
+            .bind(row.counted)
+            .bind(row.total)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        }
+        tx.commit().await.map_err(database_error)?;
+        Ok(true)
+    }
+
+    async fn restart_pull(&self, slo_id: &str, from_minute: i64, now_ms: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        // The state row first, as in `commit_pull`: a pull commit running at the same time
+        // either committed before (and its rows are deleted here) or waits for this one and
+        // then compares with the new watermark. One lock order in both: no deadlock.
+        sqlx::query(
+            "INSERT INTO pull_states (slo_id, pulled_until, backfill_from, updated_ms) \
+             VALUES ($1, $2, $2, $3) \
+             ON CONFLICT (slo_id) DO UPDATE SET pulled_until = excluded.pulled_until, \
+             backfill_from = excluded.backfill_from, updated_ms = excluded.updated_ms",
+        )
+        .bind(slo_id)
+        .bind(from_minute)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?;
+        sqlx::query("DELETE FROM counts WHERE slo_id = $1 AND minute >= $2")
+            .bind(slo_id)
+            .bind(from_minute)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        tx.commit().await.map_err(database_error)
     }
 
     async fn alert_states(&self) -> Result<Vec<AlertStateRow>> {

@@ -24,10 +24,10 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::{
-    AlertStateRow, CountRow, EventQuery, EventRow, IntakeCommit, OutboxRow, Result, SeriesState,
-    SloRow, SnapshotRow, Store, StoreError, TransitionCommit, check_bucket_minutes, check_intake,
-    check_limit, check_snapshots, database_error, intake_in_key_order, migration_error,
-    states_in_key_order,
+    AlertStateRow, CountRow, EventQuery, EventRow, IntakeCommit, OutboxRow, PullCommit, PullState,
+    Result, SeriesState, SloRow, SnapshotRow, Store, StoreError, TransitionCommit,
+    check_bucket_minutes, check_intake, check_limit, check_pull, check_snapshots, database_error,
+    intake_in_key_order, migration_error, pull_counts_in_key_order, states_in_key_order,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -99,6 +99,15 @@ fn count_from_row(row: &SqliteRow) -> sqlx::Result<CountRow> {
         bucket_minutes: row.try_get("bucket_minutes")?,
         counted: row.try_get("counted")?,
         total: row.try_get("total")?,
+    })
+}
+
+fn pull_state_from_row(row: &SqliteRow) -> sqlx::Result<PullState> {
+    Ok(PullState {
+        slo_id: row.try_get("slo_id")?,
+        pulled_until: row.try_get("pulled_until")?,
+        backfill_from: row.try_get("backfill_from")?,
+        updated_ms: row.try_get("updated_ms")?,
     })
 }
 
@@ -299,6 +308,97 @@ impl Store for SqliteStore {
             .rows_affected();
         tx.commit().await.map_err(database_error)?;
         Ok(deleted)
+    }
+
+    async fn pull_states(&self) -> Result<Vec<PullState>> {
+        let rows = sqlx::query(
+            "SELECT slo_id, pulled_until, backfill_from, updated_ms FROM pull_states \
+             ORDER BY slo_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        decode_all(rows, pull_state_from_row)
+    }
+
+    async fn commit_pull(&self, commit: &PullCommit) -> Result<bool> {
+        check_pull(commit)?;
+        let counts_in_order = pull_counts_in_key_order(commit);
+        let state = &commit.state;
+        let mut tx = self.begin_write().await?;
+        // Compare and set: the state is written only if the stored watermark is still the
+        // expected one. The write lock is held from the first statement, so no other writer
+        // moves it before the counts are added.
+        let state_written = match commit.expected_until {
+            None => sqlx::query(
+                "INSERT INTO pull_states (slo_id, pulled_until, backfill_from, updated_ms) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (slo_id) DO NOTHING",
+            )
+            .bind(&state.slo_id)
+            .bind(state.pulled_until)
+            .bind(state.backfill_from)
+            .bind(state.updated_ms),
+            Some(expected_until) => sqlx::query(
+                "UPDATE pull_states SET pulled_until = $2, backfill_from = $3, updated_ms = $4 \
+                 WHERE slo_id = $1 AND pulled_until = $5",
+            )
+            .bind(&state.slo_id)
+            .bind(state.pulled_until)
+            .bind(state.backfill_from)
+            .bind(state.updated_ms)
+            .bind(expected_until),
+        }
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?
+        .rows_affected();
+        if state_written == 0 {
+            tx.rollback().await.map_err(database_error)?;
+            return Ok(false);
+        }
+        for row in counts_in_order {
+            sqlx::query(
+                "INSERT INTO counts (slo_id, minute, bucket_minutes, counted, total) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (slo_id, minute, bucket_minutes) DO UPDATE SET \
+                 counted = counted + excluded.counted, total = total + excluded.total",
+            )
+            .bind(&row.slo_id)
+            .bind(row.minute)
+            .bind(row.bucket_minutes)
+            .bind(row.counted)
+            .bind(row.total)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        }
+        tx.commit().await.map_err(database_error)?;
+        Ok(true)
+    }
+
+    async fn restart_pull(&self, slo_id: &str, from_minute: i64, now_ms: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        // The write lock is held from the first statement, so no pull commit lands between
+        // the reset and the delete.
+        sqlx::query(
+            "INSERT INTO pull_states (slo_id, pulled_until, backfill_from, updated_ms) \
+             VALUES ($1, $2, $2, $3) \
+             ON CONFLICT (slo_id) DO UPDATE SET pulled_until = excluded.pulled_until, \
+             backfill_from = excluded.backfill_from, updated_ms = excluded.updated_ms",
+        )
+        .bind(slo_id)
+        .bind(from_minute)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?;
+        sqlx::query("DELETE FROM counts WHERE slo_id = $1 AND minute >= $2")
+            .bind(slo_id)
+            .bind(from_minute)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        tx.commit().await.map_err(database_error)
     }
 
     async fn alert_states(&self) -> Result<Vec<AlertStateRow>> {

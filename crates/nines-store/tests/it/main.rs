@@ -34,6 +34,7 @@ mod harness;
 mod intake;
 mod lifecycle;
 mod outbox;
+mod pull;
 mod slos;
 mod snapshots;
 mod transitions;
