@@ -129,6 +129,20 @@ pub enum Sli {
     Probe(Probe),
 }
 
+impl Sli {
+    /// Whether the SLI is PromQL that nines evaluates against a data source (its data is not
+    /// pushed): Sloth events and raw ratios, OpenSLO ratio and threshold queries.
+    pub fn is_query(&self) -> bool {
+        matches!(
+            self,
+            Sli::EventQueries { .. }
+                | Sli::RawErrorRatio { .. }
+                | Sli::Queries { .. }
+                | Sli::Threshold { .. }
+        )
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThresholdOp {
     Lt,

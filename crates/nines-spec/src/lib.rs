@@ -3,6 +3,7 @@
 //! reports every problem with file, line and field path; Prometheus rule generation.
 
 pub mod catalog;
+pub mod datasource;
 pub mod diag;
 pub mod generate;
 pub mod native;
@@ -101,6 +102,7 @@ pub fn load_texts(texts: &[(String, String)], options: &LoadOptions) -> Loaded {
     }
     openslo::finish(&mut context);
     native::finish(&mut context);
+    datasource::resolve_default(&mut context);
     check_catalog(&mut context);
     let mut report = context.report;
     report.sort();
@@ -181,5 +183,13 @@ pub fn origin_error(origin: &Origin, message: String) -> Diagnostic {
         column: 0,
         path: origin.path.clone(),
         message,
+    }
+}
+
+/// A warning placed at a definition's origin.
+pub fn origin_warning(origin: &Origin, message: String) -> Diagnostic {
+    Diagnostic {
+        level: Level::Warning,
+        ..origin_error(origin, message)
     }
 }

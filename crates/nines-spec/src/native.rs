@@ -1,10 +1,11 @@
 //! The native nines format (`version: nines/v1`): services, SLOs with their own window and
-//! budgeting method, named alert policies and error-budget policies, and teams.
+//! budgeting method, named alert policies and error-budget policies, teams, notification
+//! channels and the data sources SLIs are pulled from.
 //!
-//! A file may hold any of the sections; references (an SLO's service, alert policy and budget
-//! policy, a service's owner team) are resolved across every file once all are read.
+//! A file may hold any of the sections; references (an SLO's service, alert policy, budget
+//! policy and source, a service's owner team) are resolved across every file once all are read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::tz::TimeZone;
 use nines_core::{
@@ -16,10 +17,11 @@ use yaml_serde::Value;
 
 use crate::catalog::{
     AlertMeta, AlertingMeta, BudgetAction, BudgetPolicy, BudgetPolicyRule, Channel, ChannelKind,
-    Format, Origin, Probe, Service, Sli, SloDef, SloId,
+    Format, Origin, Probe, PrometheusSource, Service, Sli, SloDef, SloId, Source, SourceAuth,
+    SourceKind,
 };
 use crate::yaml::{join_index, join_key};
-use crate::{LoadContext, SourceDoc, promql};
+use crate::{LoadContext, SourceDoc, datasource, promql};
 
 /// Definitions read so far whose references wait for every file.
 #[derive(Debug, Default)]
@@ -28,6 +30,8 @@ pub struct Pending {
     alert_policies: BTreeMap<String, (AlertPolicy, Origin)>,
     teams: BTreeMap<String, Origin>,
     owners: Vec<(String, SourceDoc, String)>,
+    /// Ids of sources read with errors (and reported): an SLO naming one is not reported again.
+    broken_sources: BTreeSet<String>,
 }
 
 #[derive(Debug)]
@@ -55,6 +59,47 @@ struct RawFile {
     slos: Vec<Value>,
     #[serde(default)]
     channels: Vec<Value>,
+    #[serde(default)]
+    sources: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    id: String,
+    kind: String,
+    url: String,
+    #[serde(default)]
+    auth: Option<Value>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    timeout: Option<String>,
+    #[serde(default)]
+    delay: Option<String>,
+    #[serde(default)]
+    chunk: Option<String>,
+    #[serde(default)]
+    concurrency: Option<u32>,
+    #[serde(default)]
+    default: bool,
+}
+
+/// `auth`: exactly one of the two.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSourceAuth {
+    #[serde(default)]
+    bearer_token_env: Option<String>,
+    #[serde(default)]
+    basic: Option<RawBasicAuth>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBasicAuth {
+    username: String,
+    password_env: String,
 }
 
 #[derive(Deserialize)]
@@ -245,6 +290,9 @@ struct RawQueries {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSli {
+    /// The data source the SLI is pulled from (`sources[].id`).
+    #[serde(default)]
+    source: Option<String>,
     #[serde(default)]
     ratio: Option<RawRatio>,
     #[serde(default)]
@@ -324,6 +372,9 @@ pub fn read(doc: &SourceDoc, context: &mut LoadContext) {
     for (index, value) in file.channels.iter().enumerate() {
         read_channel(doc, &join_index("channels", index), value, context);
     }
+    for (index, value) in file.sources.iter().enumerate() {
+        read_source(doc, &join_index("sources", index), value, context);
+    }
 }
 
 fn http_url(text: &str) -> bool {
@@ -399,6 +450,165 @@ fn read_channel(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadCo
             severities,
             origin: origin(doc, path),
         });
+    }
+}
+
+/// One item of `sources:`. A source with any problem is reported whole and left out.
+fn read_source(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadContext) {
+    let Some(raw) = doc.decode::<RawSource>(value, path, &mut context.report) else {
+        if let Some(id) = value.get("id").and_then(Value::as_str) {
+            context.native.broken_sources.insert(id.to_string());
+        }
+        return;
+    };
+    let field = |name: &str| join_key(path, name);
+    // (field path, message) of every problem, reported together at the end.
+    let mut problems: Vec<(String, String)> = Vec::new();
+    if let Err(message) = SloId::new(&raw.id) {
+        problems.push((field("id"), message));
+    } else if let Some(first) = context.catalog.source(&raw.id) {
+        problems.push((
+            field("id"),
+            format!(
+                "duplicate source id {:?}: also defined at {}:{}",
+                raw.id, first.origin.file, first.origin.line
+            ),
+        ));
+    }
+    if raw.kind != "prometheus" {
+        problems.push((
+            field("kind"),
+            format!(
+                "unknown source kind {:?}: expected prometheus (the only kind nines pulls from)",
+                raw.kind
+            ),
+        ));
+    }
+    let url = datasource::check_url(&raw.url)
+        .map_err(|message| problems.push((field("url"), message)))
+        .unwrap_or_default();
+    let mut auth_ok = true;
+    let auth = match &raw.auth {
+        None => None,
+        Some(value) => {
+            let auth = source_auth(doc, &field("auth"), value, &mut problems, context);
+            auth_ok = auth.is_some();
+            auth
+        }
+    };
+    for (name, message) in datasource::check_headers(&raw.headers) {
+        problems.push((join_key(&field("headers"), &name), message));
+    }
+    let mut span = |name: &str,
+                    text: &Option<String>,
+                    default: Span,
+                    check: fn(Span) -> Result<(), String>| {
+        let Some(text) = text else {
+            return default;
+        };
+        let checked = Span::parse(text)
+            .map_err(|err| err.to_string())
+            .and_then(|span| check(span).map(|()| span));
+        checked
+            .map_err(|message| problems.push((field(name), message)))
+            .unwrap_or(default)
+    };
+    let timeout = span(
+        "timeout",
+        &raw.timeout,
+        datasource::DEFAULT_TIMEOUT,
+        datasource::check_timeout,
+    );
+    let delay = span(
+        "delay",
+        &raw.delay,
+        datasource::DEFAULT_DELAY,
+        datasource::check_delay,
+    );
+    let chunk = span(
+        "chunk",
+        &raw.chunk,
+        datasource::DEFAULT_CHUNK,
+        datasource::check_chunk,
+    );
+    let concurrency = raw.concurrency.unwrap_or(datasource::DEFAULT_CONCURRENCY);
+    if let Err(message) = datasource::check_concurrency(concurrency) {
+        problems.push((field("concurrency"), message));
+    }
+    if raw.default
+        && let Some(first) = context.catalog.sources.iter().find(|source| source.default)
+    {
+        problems.push((
+            field("default"),
+            format!(
+                "source {:?} is the default, and so is {:?} ({}:{}): mark one source `default: true`",
+                raw.id, first.id, first.origin.file, first.origin.line
+            ),
+        ));
+    }
+    if !problems.is_empty() || !auth_ok {
+        for (field_path, message) in problems {
+            context.report.push(doc.error(&field_path, message));
+        }
+        context.native.broken_sources.insert(raw.id);
+        return;
+    }
+    context.catalog.sources.push(Source {
+        id: raw.id,
+        kind: SourceKind::Prometheus(PrometheusSource {
+            url,
+            auth,
+            headers: raw.headers,
+            timeout,
+            delay,
+            chunk,
+            concurrency,
+        }),
+        default: raw.default,
+        origin: origin(doc, path),
+    });
+}
+
+/// `auth: {bearer_token_env: NAME}` or `auth: {basic: {username, password_env: NAME}}`.
+fn source_auth(
+    doc: &SourceDoc,
+    path: &str,
+    value: &Value,
+    problems: &mut Vec<(String, String)>,
+    context: &mut LoadContext,
+) -> Option<SourceAuth> {
+    let raw = doc.decode::<RawSourceAuth>(value, path, &mut context.report)?;
+    let mut env_name = |field_path: String, name: &str| {
+        if let Err(message) = datasource::check_env_name(name) {
+            problems.push((field_path, message));
+        }
+    };
+    match (raw.bearer_token_env, raw.basic) {
+        (Some(token_env), None) => {
+            env_name(join_key(path, "bearer_token_env"), &token_env);
+            Some(SourceAuth::Bearer { token_env })
+        }
+        (None, Some(basic)) => {
+            let basic_path = join_key(path, "basic");
+            env_name(join_key(&basic_path, "password_env"), &basic.password_env);
+            if basic.username.is_empty() || basic.username.contains(':') {
+                problems.push((
+                    join_key(&basic_path, "username"),
+                    "a basic auth username must be non-empty and without ':'".to_string(),
+                ));
+            }
+            Some(SourceAuth::Basic {
+                username: basic.username,
+                password_env: basic.password_env,
+            })
+        }
+        _ => {
+            problems.push((
+                path.to_string(),
+                "set exactly one of bearer_token_env and basic".to_string(),
+            ));
+            None
+        }
     }
 }
 
@@ -879,12 +1089,21 @@ pub(crate) fn budgeting(
     Some(method)
 }
 
+/// A native SLI, read and checked.
+pub(crate) struct ReadSli {
+    pub sli: Sli,
+    pub count_kind: CountKind,
+    /// `sli.source`: the data source it is pulled from, when it names one (checked to exist
+    /// once every file is read).
+    pub source: Option<String>,
+}
+
 pub(crate) fn sli(
     doc: &SourceDoc,
     path: &str,
     value: &Value,
     context: &mut LoadContext,
-) -> Option<(Sli, CountKind)> {
+) -> Option<ReadSli> {
     let raw = doc.decode::<RawSli>(value, path, &mut context.report)?;
     let check_selector = |text: &str, field: &str, context: &mut LoadContext| -> bool {
         match promql::check_selector(text) {
@@ -907,6 +1126,24 @@ pub(crate) fn sli(
         ));
         return None;
     }
+    let source = raw.source;
+    let source_path = join_key(path, "source");
+    let no_source_message = if raw.pushed.is_some() {
+        Some("a pushed SLI takes no source: its counts are posted to nines")
+    } else if raw.probe.is_some() {
+        Some("a probe SLI takes no source: nines' own probe feeds it")
+    } else {
+        None
+    };
+    if let (Some(_), Some(message)) = (&source, no_source_message) {
+        context.report.push(doc.error(&source_path, message));
+        return None;
+    }
+    let read = |sli: Sli, count_kind: CountKind| ReadSli {
+        sli,
+        count_kind,
+        source: source.clone(),
+    };
     if let Some(ratio) = raw.ratio {
         let ratio_path = join_key(path, "ratio");
         let kind = match (&ratio.good, &ratio.bad) {
@@ -919,28 +1156,34 @@ pub(crate) fn sli(
                 return None;
             }
         };
-        let mut ok = check_selector(&ratio.total, &join_key(&ratio_path, "total"), context);
-        for (field, text) in [("good", &ratio.good), ("bad", &ratio.bad)] {
-            if let Some(text) = text {
-                ok &= check_selector(text, &join_key(&ratio_path, field), context);
+        let mut ok = true;
+        for (field, text) in [
+            ("total", Some(&ratio.total)),
+            ("good", ratio.good.as_ref()),
+            ("bad", ratio.bad.as_ref()),
+        ] {
+            let Some(text) = text else { continue };
+            let field_path = join_key(&ratio_path, field);
+            let valid = check_selector(text, &field_path, context);
+            if valid && source.is_some() {
+                warn_unless_counter(doc, &field_path, text, context);
             }
+            ok &= valid;
         }
-        return ok.then_some((
-            Sli::Counters {
-                good: ratio.good,
-                bad: ratio.bad,
-                total: ratio.total,
-            },
-            kind,
-        ));
+        let sli = Sli::Counters {
+            good: ratio.good,
+            bad: ratio.bad,
+            total: ratio.total,
+        };
+        return ok.then(|| read(sli, kind));
     }
     if let Some(latency) = raw.latency {
         let latency_path = join_key(path, "latency");
-        let mut ok = check_selector(
-            &latency.histogram,
-            &join_key(&latency_path, "histogram"),
-            context,
-        );
+        let histogram_path = join_key(&latency_path, "histogram");
+        let mut ok = check_selector(&latency.histogram, &histogram_path, context);
+        if ok && source.is_some() {
+            warn_unless_histogram(doc, &histogram_path, &latency.histogram, context);
+        }
         if !(latency.threshold_seconds.is_finite() && latency.threshold_seconds > 0.0) {
             context.report.push(doc.error(
                 &join_key(&latency_path, "threshold_seconds"),
@@ -952,7 +1195,7 @@ pub(crate) fn sli(
             histogram: latency.histogram,
             threshold_seconds: latency.threshold_seconds,
         };
-        return ok.then_some((sli, CountKind::Good));
+        return ok.then(|| read(sli, CountKind::Good));
     }
     if let Some(queries) = raw.queries {
         let queries_path = join_key(path, "queries");
@@ -991,17 +1234,45 @@ pub(crate) fn sli(
             good: queries.good_query,
             total: queries.total_query,
         };
-        return ok.then_some((sli, kind));
+        return ok.then(|| read(sli, kind));
     }
     if let Some(value) = &raw.probe {
         return probe(doc, &join_key(path, "probe"), value, context)
-            .map(|probe| (Sli::Probe(probe), CountKind::Good));
+            .map(|probe| read(Sli::Probe(probe), CountKind::Good));
     }
-    if let Some(value) = &raw.probe {
-        return probe(doc, &join_key(path, "probe"), value, context)
-            .map(|probe| (Sli::Probe(probe), CountKind::Good));
+    Some(read(Sli::Pushed, CountKind::Good))
+}
+
+/// A ratio's selectors are counted by their increase: a name without a counter's suffix is
+/// likely a gauge (promtool's lint warns of `rate()` over one the same way).
+fn warn_unless_counter(doc: &SourceDoc, path: &str, selector: &str, context: &mut LoadContext) {
+    if let Some(name) = promql::selector_metric_name(selector)
+        && !promql::is_counter_name(&name)
+    {
+        context.report.push(doc.warning(
+            path,
+            format!(
+                "{name:?} may not be a counter: counter names end in _total, _count, _sum or _bucket, and a ratio counts how much its series increase"
+            ),
+        ));
     }
-    Some((Sli::Pushed, CountKind::Good))
+}
+
+/// A latency SLI names a histogram (its `_bucket` series are counted): a name with the suffix
+/// of a plain counter or of a histogram's `_count`/`_sum` series is likely the wrong metric.
+fn warn_unless_histogram(doc: &SourceDoc, path: &str, selector: &str, context: &mut LoadContext) {
+    if let Some(name) = promql::selector_metric_name(selector)
+        && ["_total", "_count", "_sum"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
+    {
+        context.report.push(doc.warning(
+            path,
+            format!(
+                "{name:?} may not be a histogram: name the histogram (like http_request_duration_seconds) or its _bucket series"
+            ),
+        ));
+    }
 }
 
 fn read_slo(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadContext) {
@@ -1043,7 +1314,7 @@ fn read_slo(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadContex
             "a runbook must be an http(s) URL",
         ));
     }
-    let (Some(id), Some(objective), Some(window), Some(method), Some((sli, count_kind))) =
+    let (Some(id), Some(objective), Some(window), Some(method), Some(read_sli)) =
         (id, objective, window, method, sli)
     else {
         return;
@@ -1066,11 +1337,11 @@ fn read_slo(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadContex
             window,
             method,
             policy: AlertPolicy::workbook(),
-            count_kind,
+            count_kind: read_sli.count_kind,
         },
         window_from_file: true,
-        sli,
-        source: None,
+        sli: read_sli.sli,
+        source: read_sli.source,
         alerting: AlertingMeta {
             name: alerting.name,
             labels: alerting.labels,
@@ -1134,6 +1405,29 @@ pub fn finish(context: &mut LoadContext) {
                     ok = false;
                 }
             },
+        }
+        if let Some(name) = &def.source
+            && context.catalog.source(name).is_none()
+            && !pending.broken_sources.contains(name)
+        {
+            let known: Vec<&str> = context
+                .catalog
+                .sources
+                .iter()
+                .map(|source| source.id.as_str())
+                .collect();
+            let message = if known.is_empty() {
+                format!("source {name:?} is not defined in any file (define it under sources)")
+            } else {
+                format!(
+                    "source {name:?} is not defined in any file; the sources are {}",
+                    known.join(", ")
+                )
+            };
+            context
+                .report
+                .push(doc.error(&join_key(&path, "sli.source"), message));
+            ok = false;
         }
         if let Some(name) = &def.budget_policy
             && !context

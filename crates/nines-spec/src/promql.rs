@@ -47,6 +47,35 @@ pub fn check_selector(selector: &str) -> Result<(), String> {
     }
 }
 
+/// The metric name a series selector asks for, when it names one exactly (`foo{job="a"}` or
+/// `{__name__="foo"}`).
+pub fn selector_metric_name(selector: &str) -> Option<String> {
+    let Ok(promql_parser::parser::Expr::VectorSelector(selector)) =
+        promql_parser::parser::parse(selector)
+    else {
+        return None;
+    };
+    selector.name.or_else(|| {
+        selector
+            .matchers
+            .matchers
+            .iter()
+            .find(|matcher| {
+                matcher.name == "__name__"
+                    && matches!(matcher.op, promql_parser::label::MatchOp::Equal)
+            })
+            .map(|matcher| matcher.value.clone())
+    })
+}
+
+/// Whether a metric name has a suffix Prometheus gives counters and histogram series
+/// (`_total`, `_count`, `_sum`, `_bucket`), as promtool's lint of `rate()` checks.
+pub fn is_counter_name(name: &str) -> bool {
+    ["_total", "_count", "_sum", "_bucket"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +95,18 @@ mod tests {
         assert!(check("sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}])").is_err());
         assert!(check_selector("http_requests_total{job=\"api\"}").is_ok());
         assert!(check_selector("sum(http_requests_total)").is_err());
+    }
+
+    #[test]
+    fn metric_names_of_selectors() {
+        let name = |selector: &str| selector_metric_name(selector);
+        assert_eq!(name("up{job=\"api\"}").as_deref(), Some("up"));
+        assert_eq!(name("{__name__=\"up\",job=\"api\"}").as_deref(), Some("up"));
+        assert_eq!(name("{__name__=~\"up|down\"}"), None);
+        assert_eq!(name("sum(up)"), None);
+        assert!(is_counter_name("http_requests_total"));
+        assert!(is_counter_name("rpc_duration_seconds_bucket"));
+        assert!(!is_counter_name("up"));
+        assert!(!is_counter_name("process_start_time_seconds_created"));
     }
 }

@@ -307,7 +307,15 @@ pub(crate) fn read_document(doc: &SourceDoc, context: &mut LoadContext) -> Optio
     let (sli, count_kind) = match &slo_raw.sli {
         None => (Some(Sli::Pushed), CountKind::Bad),
         Some(value) => match crate::native::sli(doc, "slo.sli", value, context) {
-            Some((sli, _)) => (Some(sli), CountKind::Bad),
+            Some(read) => {
+                if read.source.is_some() {
+                    context.report.push(doc.warning(
+                        "slo.sli.source",
+                        "a scenario is played on a virtual clock: the SLI's source is not used",
+                    ));
+                }
+                (Some(read.sli), CountKind::Bad)
+            }
             None => (None, CountKind::Bad),
         },
     };

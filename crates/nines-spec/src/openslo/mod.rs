@@ -18,7 +18,9 @@
 //!   SLO, so a missing one is an error at the reference.
 //! - `metricSourceRef` to a `DataSource`: an error when the metric source has no `type` of its
 //!   own (the type comes from the data source); a warning when it has one, since nines then
-//!   knows how to read the source and does not use connection details.
+//!   knows how to read the source. A Prometheus DataSource with a URL in its
+//!   `connectionDetails` becomes a catalog source, and SLIs whose metric sources refer to it are
+//!   pulled from it; other Prometheus SLIs take the default source.
 //! - `targetRef` to an `AlertNotificationTarget`: a warning; nines delivers through its own
 //!   routes and only records the target's name.
 //! - `spec.service` of an SLO is a name, which the spec says "may refer" to a `Service`; nines
@@ -31,6 +33,7 @@
 //! [`Sli::External`]: crate::Sli::External
 
 mod alerting;
+mod datasource;
 mod raw;
 mod sli;
 mod slo;
@@ -442,7 +445,24 @@ pub fn finish(context: &mut LoadContext) {
     let mut data_sources = BTreeMap::new();
     for object in names.of_kind(Kind::DataSource) {
         if let Body::DataSource(spec) = &object.body {
-            data_sources.insert(object.meta.name.clone(), spec.source_type.clone());
+            let mut pulled = false;
+            if sli::is_prometheus(&spec.source_type)
+                && let Some(source) = datasource::read(
+                    &object.place,
+                    &object.meta.name,
+                    spec,
+                    &context.catalog.sources,
+                    report,
+                )
+            {
+                context.catalog.sources.push(source);
+                pulled = true;
+            }
+            let data_source = sli::DataSource {
+                source_type: spec.source_type.clone(),
+                pulled,
+            };
+            data_sources.insert(object.meta.name.clone(), data_source);
         }
     }
 

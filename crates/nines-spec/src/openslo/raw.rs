@@ -63,8 +63,8 @@ pub struct RawDataSourceSpec {
     pub description: Option<String>,
     #[serde(rename = "type")]
     pub source_type: String,
-    /// Free-form per source type; nines does not connect with it.
-    #[allow(dead_code)]
+    /// Free-form per source type: a mapping, or a list of one-key mappings. nines reads `url`
+    /// (or `address`), `headers` and `timeout` of a Prometheus DataSource.
     pub connection_details: Option<Value>,
 }
 

@@ -1,8 +1,9 @@
 //! OpenSLO v1 SLIs to nines SLIs: Prometheus ratio metrics become queries (PromQL checked),
 //! threshold metrics a threshold, every other source type an external SLI that keeps each
-//! field of its metric sources.
+//! field of its metric sources. A Prometheus metric source whose `metricSourceRef` names a
+//! DataSource nines pulls from gives the SLI that source.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use nines_core::CountKind;
 use yaml_serde::Value;
@@ -15,7 +16,12 @@ use crate::diag::Report;
 /// An SLI read and checked, before an objective gives threshold SLIs their operator and value.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Shape {
-    Ratio { sli: Sli, count_kind: CountKind },
+    Ratio {
+        sli: Sli,
+        count_kind: CountKind,
+        /// The DataSource the queries are pulled from, when they name one nines pulls from.
+        source: Option<String>,
+    },
     Threshold(ThresholdSource),
 }
 
@@ -25,6 +31,16 @@ pub(crate) struct ThresholdSource {
     pub query: Option<String>,
     pub source_type: String,
     pub detail: BTreeMap<String, String>,
+    /// The DataSource the query is pulled from, when it names one nines pulls from.
+    pub source: Option<String>,
+}
+
+/// A DataSource as metric sources see it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DataSource {
+    pub source_type: String,
+    /// Whether it became a catalog source (a Prometheus DataSource with a URL).
+    pub pulled: bool,
 }
 
 impl Shape {
@@ -32,10 +48,20 @@ impl Shape {
         matches!(self, Shape::Ratio { .. })
     }
 
+    /// The catalog source the SLI names, if any.
+    pub(crate) fn source(&self) -> Option<&String> {
+        match self {
+            Shape::Ratio { source, .. } => source.as_ref(),
+            Shape::Threshold(threshold) => threshold.source.as_ref(),
+        }
+    }
+
     /// The nines SLI for one objective: threshold SLIs take the objective's `op` and `value`.
     pub(crate) fn for_objective(&self, threshold: Option<(ThresholdOp, f64)>) -> (Sli, CountKind) {
         match self {
-            Shape::Ratio { sli, count_kind } => (sli.clone(), *count_kind),
+            Shape::Ratio {
+                sli, count_kind, ..
+            } => (sli.clone(), *count_kind),
             Shape::Threshold(source) => {
                 let (op, value) = threshold.unwrap_or((ThresholdOp::Gte, 0.0));
                 let sli = match &source.query {
@@ -85,9 +111,11 @@ struct Source {
     /// `spec.query` of a Prometheus source, PromQL checked.
     query: Option<String>,
     is_prometheus: bool,
+    /// The DataSource named by `metricSourceRef`, when nines pulls from it.
+    pulled_from: Option<String>,
 }
 
-fn is_prometheus(source_type: &str) -> bool {
+pub(crate) fn is_prometheus(source_type: &str) -> bool {
     source_type.eq_ignore_ascii_case("prometheus")
 }
 
@@ -95,7 +123,7 @@ fn is_prometheus(source_type: &str) -> bool {
 pub(crate) fn read_sli(
     place: &Place,
     spec: &RawSliSpec,
-    data_sources: &BTreeMap<String, String>,
+    data_sources: &BTreeMap<String, DataSource>,
     report: &mut Report,
 ) -> Option<Shape> {
     match (&spec.threshold_metric, &spec.ratio_metric) {
@@ -120,6 +148,7 @@ pub(crate) fn read_sli(
                 query: source.query.filter(|_| source.is_prometheus),
                 source_type: source.source_type,
                 detail,
+                source: source.pulled_from,
             }))
         }
         (None, Some(value)) => {
@@ -133,7 +162,7 @@ pub(crate) fn read_sli(
 fn read_ratio(
     place: &Place,
     ratio: &RawRatioMetric,
-    data_sources: &BTreeMap<String, String>,
+    data_sources: &BTreeMap<String, DataSource>,
     report: &mut Report,
 ) -> Option<Shape> {
     let roles: Vec<(&str, &Value)> = [
@@ -240,6 +269,33 @@ fn read_ratio(
         return None;
     }
 
+    let pulled_from: Vec<(&str, &String)> = roles
+        .iter()
+        .filter_map(|(role, _)| {
+            let name = sources.get(role)?.pulled_from.as_ref()?;
+            Some((*role, name))
+        })
+        .collect();
+    let names: BTreeSet<&String> = pulled_from.iter().map(|(_, name)| *name).collect();
+    let source = match names.len() {
+        0 => None,
+        1 => names.first().map(|name| (*name).clone()),
+        _ => {
+            let named: Vec<String> = pulled_from
+                .iter()
+                .map(|(role, name)| format!("{role}: {name}"))
+                .collect();
+            report.push(place.error(
+                "",
+                format!(
+                    "metric sources name different DataSources ({}); nines pulls an SLI from one source",
+                    named.join(", ")
+                ),
+            ));
+            return None;
+        }
+    };
+
     let count_kind = if ratio.good.is_some() {
         CountKind::Good
     } else {
@@ -268,6 +324,7 @@ fn read_ratio(
                 detail,
             },
             count_kind,
+            source: None,
         });
     }
 
@@ -281,6 +338,7 @@ fn read_ratio(
         return Some(Shape::Ratio {
             sli: Sli::RawErrorRatio { error_ratio },
             count_kind: CountKind::Bad,
+            source,
         });
     }
     if ratio.counter == Some(false) {
@@ -298,6 +356,7 @@ fn read_ratio(
             total,
         },
         count_kind,
+        source,
     })
 }
 
@@ -306,15 +365,18 @@ fn read_ratio(
 fn read_source(
     metric_place: &Place,
     metric: &RawMetric,
-    data_sources: &BTreeMap<String, String>,
+    data_sources: &BTreeMap<String, DataSource>,
     report: &mut Report,
 ) -> Option<Source> {
     let place = metric_place.at("metricSource");
     let source: &RawMetricSource = &metric.metric_source;
-    let referenced = source
-        .metric_source_ref
-        .as_ref()
-        .map(|name| (name, data_sources.get(name)));
+    let referenced = source.metric_source_ref.as_ref().map(|name| {
+        let data_source = data_sources.get(name);
+        (
+            name,
+            data_source.map(|data_source| &data_source.source_type),
+        )
+    });
     let source_type = match (&source.source_type, referenced) {
         (Some(inline), Some((name, Some(from_data_source)))) => {
             if !inline.eq_ignore_ascii_case(from_data_source) {
@@ -359,6 +421,7 @@ fn read_source(
             source_type,
             query: None,
             is_prometheus: false,
+            pulled_from: None,
         });
     }
     let query = match source.spec.get("query") {
@@ -390,10 +453,16 @@ fn read_source(
         report.push(place.error("spec.query", problem));
         return None;
     }
+    let pulled_from = source.metric_source_ref.clone().filter(|name| {
+        data_sources
+            .get(name)
+            .is_some_and(|data_source| data_source.pulled)
+    });
     Some(Source {
         source_type,
         query: Some(query),
         is_prometheus: true,
+        pulled_from,
     })
 }
 

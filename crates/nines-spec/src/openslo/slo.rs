@@ -26,7 +26,7 @@ use crate::diag::Report;
 /// Every named object an SLO can refer to. `None` entries were read with errors, already
 /// reported where they are defined.
 pub(crate) struct Tables {
-    pub data_sources: BTreeMap<String, String>,
+    pub data_sources: BTreeMap<String, sli::DataSource>,
     pub slis: BTreeMap<String, Option<Rc<Shape>>>,
     pub policies: BTreeMap<String, Option<Rc<Policy>>>,
     pub alerts: alerting::Tables,
@@ -230,6 +230,7 @@ pub(crate) fn convert(
             continue;
         };
         let (sli, count_kind) = shape.for_objective(threshold);
+        let source = shape.source().cloned();
         let origin = if several {
             item.origin()
         } else {
@@ -251,7 +252,7 @@ pub(crate) fn convert(
             },
             window_from_file,
             sli,
-            source: None,
+            source,
             alerting,
             budget_policy: None,
             runbook: None,

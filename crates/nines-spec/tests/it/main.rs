@@ -4,4 +4,5 @@ mod generate;
 mod native;
 mod openslo;
 mod sloth;
+mod sources;
 mod support;

@@ -75,6 +75,10 @@ fn examples_load_without_problems() {
     ));
     assert_eq!(search.spec.policy.pairs.len(), 2);
     assert_eq!(search.spec.policy.min_total_events, 50);
+    // The only source is the default of query SLIs; counters stay pushed.
+    assert_eq!(search.source.as_deref(), Some("prometheus"));
+    assert_eq!(availability.source, None);
+    assert_eq!(latency.source, None);
 
     let checkout = loaded.catalog.service("checkout").unwrap();
     assert_eq!(
