@@ -103,6 +103,9 @@ pub struct SloRuntime {
     slices: Option<SliceTracker>,
     alerts: AlertMachine,
     created: Minute,
+    /// Counts are complete only before this minute (pulled SLOs lag behind the clock); time
+    /// slices are judged once their data is in. `None`: complete up to now.
+    data_until: Option<Minute>,
     cached_bounds: Option<WindowBounds>,
 }
 
@@ -145,6 +148,7 @@ impl SloRuntime {
             slices,
             alerts: AlertMachine::default(),
             created: head,
+            data_until: None,
             cached_bounds: None,
         }
     }
@@ -153,6 +157,11 @@ impl SloRuntime {
     pub fn record(&mut self, at: Timestamp, counted: u64, total: u64) -> Result<(), BucketError> {
         self.counts
             .add(Minute::containing(at), Counts::new(counted, total))
+    }
+
+    /// Marks counts complete only before `minute` (see `data_until`).
+    pub fn set_data_until(&mut self, minute: Option<Minute>) {
+        self.data_until = minute;
     }
 
     pub fn alerts(&self) -> &AlertMachine {
@@ -209,7 +218,8 @@ impl SloRuntime {
         if tracker.judged_until < oldest_useful {
             tracker.judged_until = oldest_useful;
         }
-        while tracker.judged_until + tracker.slice_minutes <= head {
+        let complete = self.data_until.map_or(head, |until| until.min(head));
+        while tracker.judged_until + tracker.slice_minutes <= complete {
             let start = tracker.judged_until;
             let end = start + tracker.slice_minutes;
             let sum = self.counts.sum_between(start, end).sum;

@@ -85,6 +85,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/slos/{id}", get(show_slo))
         .route("/api/v1/slos/{id}/events", post(post_events))
         .route("/api/v1/slos/{id}/history", get(history))
+        .route(
+            "/api/v1/slos/{id}/backfill",
+            get(backfill_status).post(start_backfill),
+        )
         .route("/api/v1/alerts", get(alerts))
         .route("/api/v1/events", get(events))
         .route("/api/openapi.json", get(openapi))
@@ -250,6 +254,15 @@ async fn post_events(
     let Some(count_kind) = count_kind else {
         return Err(AppError::not_found(format!("unknown SLO id {id:?}")));
     };
+    if let Some(source) = state.pulls.source_of(&id) {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "SLO {id:?} pulls its data from source {:?}; pushed events would be counted beside it",
+                source.id
+            ),
+        ));
+    }
     let body = read_body(request.into_body(), limit).await?;
     let parsed: EventsBody = serde_json::from_slice(&body)
         .map_err(|err| AppError::bad_request(format!("invalid JSON body: {err}")))?;
@@ -430,7 +443,7 @@ async fn list_slos(
                 .get("service")
                 .is_none_or(|service| &entry.def.service == service)
         })
-        .map(slo_json)
+        .map(|entry| with_pull(slo_json(entry), &state, entry.def.id.as_str()))
         .collect();
     Ok(Json(json!({ "slos": slos })))
 }
@@ -443,7 +456,156 @@ async fn show_slo(
     let entry = fleet
         .get(&id)
         .ok_or_else(|| AppError::not_found(format!("unknown SLO id {id:?}")))?;
-    Ok(Json(slo_json(entry)))
+    Ok(Json(with_pull(slo_json(entry), &state, &id)))
+}
+
+fn minute_text(minute: i64) -> Value {
+    Timestamp::from_second(minute * 60).map_or(Value::Null, |at| json!(at.to_string()))
+}
+
+/// The pull status of an SLO: its source, how far it is pulled, its backfill's progress, and
+/// the last error and data problems.
+pub fn pull_json(state: &AppState, id: &str, now: Timestamp) -> Option<Value> {
+    use crate::pull::task::target_minute;
+    let (status, source_id) = state.pulls.status(id)?;
+    let source = state.pulls.source_of(id)?;
+    let target = target_minute(now, source.delay_seconds);
+    let phase = if status.last_error.is_some() {
+        "failing"
+    } else if status.pulled_until.is_none() || status.backfill.is_some() {
+        "backfilling"
+    } else {
+        "live"
+    };
+    let backfill = status.backfill.map(|backfill| {
+        let done = status.pulled_until.unwrap_or(backfill.from) - backfill.from;
+        let all = (backfill.target - backfill.from).max(1);
+        json!({
+            "from": minute_text(backfill.from),
+            "until": minute_text(backfill.target),
+            "minutes_done": done.clamp(0, all),
+            "minutes_total": all,
+            "progress": (done as f64 / all as f64).clamp(0.0, 1.0),
+        })
+    });
+    Some(json!({
+        "source": source_id,
+        "url": source.client.url(),
+        "state": phase,
+        "pulled_until": status.pulled_until.map_or(Value::Null, minute_text),
+        "behind_minutes": status.pulled_until.map(|until| (target - until).max(0)),
+        "backfill": backfill,
+        "last_success": status.last_success_ms.and_then(|ms| Timestamp::from_millisecond(ms).ok()).map(|at| at.to_string()),
+        "last_error": status.last_error,
+        "failures": status.failures,
+        "missing_minutes": status.missing_minutes,
+        "problems": status.problems.iter().map(|problem| json!({
+            "at": Timestamp::from_second(problem.at).map(|at| at.to_string()).ok(),
+            "query": problem.query,
+            "message": problem.message,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+fn with_pull(mut value: Value, state: &AppState, id: &str) -> Value {
+    if let Some(pull) = pull_json(state, id, Timestamp::now()) {
+        value["pull"] = pull;
+    }
+    value
+}
+
+fn pulled(state: &AppState, id: &str) -> Result<(), AppError> {
+    if state.fleet().get(id).is_none() {
+        return Err(AppError::not_found(format!("unknown SLO id {id:?}")));
+    }
+    if !state.pulls.contains(id) {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            format!("SLO {id:?} has no source to pull from; its data is pushed"),
+        ));
+    }
+    Ok(())
+}
+
+async fn backfill_status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    pulled(&state, &id)?;
+    let pull = pull_json(&state, &id, Timestamp::now()).unwrap_or(Value::Null);
+    Ok(Json(json!({ "slo": id, "pull": pull })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackfillBody {
+    #[serde(default)]
+    from: Option<String>,
+}
+
+/// Restarts an SLO's backfill: its counts from `from` (default: the whole retention, rounded
+/// to an hour edge) are deleted and pulled again.
+async fn start_backfill(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, AppError> {
+    use crate::pull::task::{restart, retention_start, target_minute};
+    pulled(&state, &id)?;
+    let body = read_body(request.into_body(), 64 * 1024).await?;
+    let parsed: BackfillBody = if body.iter().all(u8::is_ascii_whitespace) {
+        BackfillBody { from: None }
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|err| AppError::bad_request(format!("invalid JSON body: {err}")))?
+    };
+    let now = Timestamp::now();
+    let retention = state
+        .fleet()
+        .get(&id)
+        .map(|entry| entry.def.spec.retention_minutes())
+        .unwrap_or(0);
+    let earliest = retention_start(now, retention);
+    let from = match &parsed.from {
+        None => earliest,
+        Some(text) => {
+            let at = text.parse::<Timestamp>().map_err(|err| {
+                AppError::bad_request(format!("from {text:?} is not an RFC 3339 instant: {err}"))
+                    .field("from")
+            })?;
+            let minute = at.as_second().div_euclid(60);
+            let source = state
+                .pulls
+                .source_of(&id)
+                .map_or(0, |source| source.delay_seconds);
+            if minute >= target_minute(now, source) {
+                return Err(AppError::bad_request(format!(
+                    "from {text:?} is not in the past (minus the source's delay); nothing to pull"
+                ))
+                .field("from"));
+            }
+            if minute < earliest {
+                return Err(AppError::bad_request(format!(
+                    "from {text:?} is older than this SLO keeps (its longest window, {} minutes); the earliest is {}",
+                    retention,
+                    minute_text(earliest).as_str().unwrap_or_default()
+                ))
+                .field("from"));
+            }
+            // Hour edges: rows older than a few hours are ten-minute rows, never split.
+            minute.div_euclid(60) * 60
+        }
+    };
+    let from = from.max(earliest);
+    restart(&state, &state.pulls, &id, from, now)
+        .await
+        .map_err(|err| AppError::new(StatusCode::SERVICE_UNAVAILABLE, err))?;
+    let pull = pull_json(&state, &id, now).unwrap_or(Value::Null);
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "slo": id, "pull": pull })),
+    )
+        .into_response())
 }
 
 fn parse_time(query: &HashMap<String, String>, key: &str) -> Result<Option<Timestamp>, AppError> {

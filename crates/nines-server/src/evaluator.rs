@@ -17,6 +17,9 @@ pub struct Entry {
     /// Runbook links for notifications: the SLO's own, else its service's.
     pub runbook: Option<String>,
     pub owner: Option<String>,
+    /// Alerts are held (evaluated, but no transition taken) while a pulled SLO is backfilled:
+    /// a half-filled window says nothing about now.
+    pub hold_alerts: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -85,6 +88,7 @@ impl Fleet {
                 last: None,
                 runbook,
                 owner,
+                hold_alerts: false,
             });
         }
         Fleet { entries, by_id }
@@ -140,6 +144,51 @@ impl Fleet {
             })
     }
 
+    /// Starts an SLO's runtime again at `created` with the counts given (minute start, counted,
+    /// total), keeping its alert states: after a backfill is restarted and the store's counts
+    /// from its start were deleted.
+    pub fn rebuild(
+        &mut self,
+        id: &str,
+        created: Timestamp,
+        counts: impl IntoIterator<Item = (Timestamp, u64, u64)>,
+    ) -> Result<(), RecordError> {
+        let index = *self
+            .by_id
+            .get(id)
+            .ok_or_else(|| RecordError::UnknownSlo(id.to_string()))?;
+        let entry = &mut self.entries[index];
+        let alerts = *entry.runtime.alerts();
+        entry.runtime = SloRuntime::new(&entry.def.spec, created);
+        entry.runtime.set_alerts(alerts);
+        for (at, counted, total) in counts {
+            entry
+                .runtime
+                .record(at, counted, total)
+                .map_err(|source| RecordError::TooOld {
+                    slo: id.to_string(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Counts of a pulled SLO are complete only before `until` (see `SloRuntime::set_data_until`).
+    pub fn set_data_until(&mut self, id: &str, until: Option<Timestamp>) {
+        if let Some(index) = self.by_id.get(id) {
+            self.entries[*index]
+                .runtime
+                .set_data_until(until.map(nines_core::time::Minute::containing));
+        }
+    }
+
+    /// Holds or releases an SLO's alerts (see `Entry::hold_alerts`).
+    pub fn hold_alerts(&mut self, id: &str, hold: bool) {
+        if let Some(index) = self.by_id.get(id) {
+            self.entries[*index].hold_alerts = hold;
+        }
+    }
+
     /// Restores alert states (after a restart).
     pub fn restore_alerts(&mut self, id: &str, alerts: AlertMachine) {
         if let Some(index) = self.by_id.get(id) {
@@ -155,8 +204,15 @@ impl Fleet {
     pub fn evaluate(&mut self, now: Timestamp) -> Vec<Notice> {
         let mut notices = Vec::new();
         for entry in &mut self.entries {
+            let held = entry.hold_alerts.then(|| *entry.runtime.alerts());
             let evaluation = match entry.runtime.evaluate(&entry.def.spec, now) {
-                Ok(evaluation) => evaluation,
+                Ok(mut evaluation) => {
+                    if let Some(alerts) = held {
+                        entry.runtime.set_alerts(alerts);
+                        evaluation.transitions.clear();
+                    }
+                    evaluation
+                }
                 Err(err) => {
                     tracing::warn!(slo = %entry.def.id, error = %err, "evaluation failed");
                     continue;

@@ -8,6 +8,7 @@ pub mod intake;
 pub mod metrics;
 pub mod openapi;
 pub mod probes;
+pub mod pull;
 pub mod server;
 pub mod simulate;
 pub mod writer;

@@ -34,6 +34,9 @@ pub struct Metrics {
     pub deliveries: Counter,
     pub alert_transitions: Family<TransitionLabels, Counter>,
     pub slos: Gauge,
+    pub pull_queries: Family<IngestLabels, Counter>,
+    pub pull_minutes: Family<IngestLabels, Counter>,
+    pub pull_duration: Histogram,
     /// Unix seconds of the last finished evaluation, for `/readyz`.
     pub last_evaluation_unix: AtomicU64,
 }
@@ -89,8 +92,31 @@ impl Metrics {
         );
         let slos = Gauge::default();
         registry.register("slos", "SLOs evaluated", slos.clone());
+        let pull_queries = Family::<IngestLabels, Counter>::default();
+        registry.register(
+            "pull_queries",
+            "Range queries sent to pull sources, by source and outcome (ok or error)",
+            pull_queries.clone(),
+        );
+        let pull_minutes = Family::<IngestLabels, Counter>::default();
+        registry.register(
+            "pull_minutes",
+            "Minutes pulled, by source and outcome (counted, or missing when an answer was unusable)",
+            pull_minutes.clone(),
+        );
+        let pull_duration = Histogram::new([
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        ]);
+        registry.register(
+            "pull_duration_seconds",
+            "Time to bring one SLO up to date from its source (every query and the commit)",
+            pull_duration.clone(),
+        );
         Metrics {
             registry,
+            pull_queries,
+            pull_minutes,
+            pull_duration,
             ingest_samples,
             ingest_requests_failed,
             evaluation_duration,
@@ -111,6 +137,24 @@ impl Metrics {
                 outcome: outcome.to_string(),
             };
             self.ingest_samples.get_or_create(&labels).inc_by(amount);
+        }
+    }
+
+    pub fn count_pull_query(&self, source: &str, outcome: &str) {
+        let labels = IngestLabels {
+            source: source.to_string(),
+            outcome: outcome.to_string(),
+        };
+        self.pull_queries.get_or_create(&labels).inc();
+    }
+
+    pub fn count_pull_minutes(&self, source: &str, outcome: &str, minutes: u64) {
+        if minutes > 0 {
+            let labels = IngestLabels {
+                source: source.to_string(),
+                outcome: outcome.to_string(),
+            };
+            self.pull_minutes.get_or_create(&labels).inc_by(minutes);
         }
     }
 

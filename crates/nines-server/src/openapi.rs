@@ -66,6 +66,23 @@ pub fn document() -> Value {
                     { "name": "to", "in": "query", "schema": { "type": "string", "format": "date-time" } }],
                 "responses": { "200": { "description": "points, oldest first" }, "400": error_response("bad period"), "404": error_response("unknown SLO id") }
             }},
+            "/api/v1/slos/{id}/backfill": {
+                "get": {
+                    "summary": "How far a pulled SLO's data reaches, its backfill's progress, its last error and data problems",
+                    "parameters": [slo_id],
+                    "responses": { "200": { "description": "pull status", "content": { "application/json": { "schema": {
+                        "type": "object", "properties": { "slo": { "type": "string" }, "pull": { "$ref": "#/components/schemas/Pull" } } } } } },
+                        "404": error_response("unknown SLO id"), "409": error_response("the SLO's data is pushed, not pulled") }
+                },
+                "post": {
+                    "summary": "Pull the SLO's history again from `from` (default: its whole window); its counts from there are deleted and pulled once more",
+                    "parameters": [slo_id],
+                    "requestBody": { "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false,
+                        "properties": { "from": { "type": "string", "format": "date-time" } } } } } },
+                    "responses": { "202": { "description": "started" }, "400": error_response("bad from"), "404": error_response("unknown SLO id"),
+                        "409": error_response("the SLO's data is pushed, not pulled"), "503": error_response("not durable; retry") }
+                }
+            },
             "/api/v1/alerts": { "get": { "summary": "Alerts firing now", "responses": { "200": { "description": "alerts" } } } },
             "/api/v1/events": { "get": {
                 "summary": "The event log (alert transitions), oldest first",
@@ -85,7 +102,19 @@ pub fn document() -> Value {
             "Slo": { "type": "object", "required": ["id", "service", "objective", "window", "alerts"], "properties": {
                 "id": { "type": "string" }, "name": { "type": "string" }, "service": { "type": "string" },
                 "objective": { "type": "number" }, "window": { "type": "object" }, "budgeting": { "type": "string" },
-                "alerts": { "type": "object" }, "status": { "type": ["object", "null"] } } }
+                "alerts": { "type": "object" }, "status": { "type": ["object", "null"] },
+                "pull": { "$ref": "#/components/schemas/Pull" } } },
+            "Pull": { "type": "object", "required": ["source", "state"], "properties": {
+                "source": { "type": "string" }, "url": { "type": "string" },
+                "state": { "type": "string", "enum": ["backfilling", "live", "failing"] },
+                "pulled_until": { "type": ["string", "null"], "format": "date-time" },
+                "behind_minutes": { "type": ["integer", "null"] },
+                "backfill": { "type": ["object", "null"], "properties": {
+                    "from": { "type": "string" }, "until": { "type": "string" }, "minutes_done": { "type": "integer" },
+                    "minutes_total": { "type": "integer" }, "progress": { "type": "number" } } },
+                "last_success": { "type": ["string", "null"] }, "last_error": { "type": ["string", "null"] },
+                "failures": { "type": "integer" }, "missing_minutes": { "type": "integer" },
+                "problems": { "type": "array", "items": { "type": "object" } } } }
         } }
     })
 }

@@ -28,8 +28,10 @@ pub struct ServerConfig {
     pub history_interval: Duration,
     /// Largest request body taken, compressed or not (413 beyond).
     pub max_body_bytes: usize,
-    /// Environment variables channels may read secrets from.
+    /// Environment variables channels and sources may read secrets from.
     pub environment: std::collections::HashMap<String, String>,
+    /// How often the pull loop looks for SLOs with a new complete minute.
+    pub pull_tick: Duration,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +42,7 @@ impl Default for ServerConfig {
             history_interval: Duration::from_secs(300),
             max_body_bytes: 16 * 1024 * 1024,
             environment: std::collections::HashMap::new(),
+            pull_tick: crate::pull::task::TICK,
         }
     }
 }
@@ -54,6 +57,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub config: Arc<ServerConfig>,
     pub started: Timestamp,
+    /// SLOs pulled from sources, and their status.
+    pub pulls: Arc<crate::pull::task::Pulls>,
 }
 
 impl AppState {
@@ -136,12 +141,21 @@ pub async fn recover(
         .await
         .map_err(|err| format!("reading SLOs: {err}"))?;
     let mut fleet = Fleet::new(catalog, now);
-    // An SLO's runtime starts where its data starts, so its window knows how much it covers.
+    // An SLO's runtime starts where its data starts, so its window knows how much it covers:
+    // when nines first saw it, or for a pulled SLO where its backfill began.
+    let backfilled: std::collections::HashMap<String, i64> = store
+        .pull_states()
+        .await
+        .map_err(|err| format!("reading pull states: {err}"))?
+        .into_iter()
+        .map(|state| (state.slo_id, state.backfill_from))
+        .collect();
     for slo in first_seen {
-        fleet.set_created(
-            &slo.id,
-            Timestamp::from_millisecond(slo.first_seen_ms).unwrap_or(now),
-        );
+        let created = match backfilled.get(&slo.id) {
+            Some(minute) => Timestamp::from_second(minute * 60),
+            None => Timestamp::from_millisecond(slo.first_seen_ms),
+        };
+        fleet.set_created(&slo.id, created.unwrap_or(now));
     }
     let counts = store
         .counts_since(None, oldest)
@@ -388,7 +402,19 @@ pub async fn start(
 ) -> Result<Running, String> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let now = Timestamp::now();
-    let (fleet, counter_state) = recover(&catalog, store.as_ref(), now).await?;
+    // Sources first: a missing credential stops the server before anything is changed.
+    let pulls = Arc::new(crate::pull::task::Pulls::build(
+        &catalog,
+        &config.environment,
+    )?);
+    let (mut fleet, counter_state) = recover(&catalog, store.as_ref(), now).await?;
+    if !pulls.is_empty() {
+        let states = store
+            .pull_states()
+            .await
+            .map_err(|err| format!("reading pull states: {err}"))?;
+        pulls.restore(&states, now, &mut fleet);
+    }
     let metrics = Arc::new(Metrics::new());
     metrics.slos.set(fleet.len() as i64);
     let matcher = Matcher::build(&catalog);
@@ -414,6 +440,7 @@ pub async fn start(
         metrics: metrics.clone(),
         config: config.clone(),
         started: now,
+        pulls: pulls.clone(),
     };
     let deliverer = crate::delivery_task::build(&state)?;
     let (shutdown, shutdown_receiver) = watch::channel(false);
@@ -431,6 +458,13 @@ pub async fn start(
         shutdown_receiver.clone(),
     )));
     tasks.extend(crate::probes::spawn(&state, shutdown_receiver.clone()));
+    if !pulls.is_empty() {
+        tasks.push(tokio::spawn(crate::pull::task::run(
+            state.clone(),
+            pulls,
+            shutdown_receiver.clone(),
+        )));
+    }
     tasks.extend(crate::delivery_task::spawn(
         &state,
         deliverer,

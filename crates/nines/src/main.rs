@@ -1,5 +1,6 @@
 //! The nines binary: command-line parsing and the subcommands.
 
+mod backfill;
 mod demo;
 mod generate;
 mod serve;
@@ -41,6 +42,7 @@ enum Command {
     /// Play a scenario (traffic, error and latency phases) through the real evaluator on a
     /// virtual clock and report when alerts fired and resolved and what the budget spent
     Simulate(SimulateArgs),
+    Backfill(BackfillArgs),
 }
 
 #[derive(Args, Debug)]
@@ -102,6 +104,24 @@ pub enum SloCommand {
     },
 }
 
+/// Pull an SLO's history from its source again (a running server does the work)
+#[derive(Args, Debug)]
+pub struct BackfillArgs {
+    /// The SLO id
+    pub slo: String,
+    /// Where to start: an RFC 3339 instant, or a span back from now (`7d`, `12h`); default:
+    /// the SLO's whole window
+    #[arg(long)]
+    pub from: Option<String>,
+    #[arg(long, env = "NINES_SERVER", default_value = "http://127.0.0.1:9797")]
+    pub server: String,
+    /// Start it and return without waiting
+    #[arg(long)]
+    pub no_wait: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+}
+
 #[derive(Args, Debug)]
 pub struct SimulateArgs {
     /// Scenario file (see examples/scenarios)
@@ -140,6 +160,11 @@ pub struct ValidateArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub spec: SpecArgs,
+    /// Also query every data source: each pulled SLO's queries are run once over the last hour
+    /// (credentials from the environment), and a source that cannot be reached, a query
+    /// it refuses or an answer nines cannot use is an error
+    #[arg(long)]
+    pub check_sources: bool,
     #[arg(long, value_enum, default_value = "text")]
     pub output: OutputFormat,
 }
@@ -191,6 +216,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Slo(command) => slo::run(&command),
+        Command::Backfill(args) => backfill::run(&args),
     };
     match result {
         Ok(code) => code,

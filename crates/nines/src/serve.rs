@@ -81,10 +81,11 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         history_interval: parse_interval(&args.history_interval, "--history-interval")?,
         max_body_bytes: args.max_body_bytes,
         environment: std::env::vars().collect(),
+        ..ServerConfig::default()
     };
     // Channel secrets come from the environment: check them with the rest of the
     // configuration, before the store is opened.
-    let missing: Vec<String> = catalog
+    let mut missing: Vec<String> = catalog
         .channels
         .iter()
         .filter_map(|channel| match &channel.kind {
@@ -104,6 +105,25 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
             _ => None,
         })
         .collect();
+    // Source credentials likewise.
+    for source in &catalog.sources {
+        let nines_spec::SourceKind::Prometheus(prometheus) = &source.kind;
+        let name = match &prometheus.auth {
+            Some(nines_spec::SourceAuth::Basic { password_env, .. }) => password_env,
+            Some(nines_spec::SourceAuth::Bearer { token_env }) => token_env,
+            None => continue,
+        };
+        if config
+            .environment
+            .get(name)
+            .is_none_or(|value| value.is_empty())
+        {
+            missing.push(format!(
+                "{}:{}: source {:?}: credential environment variable {name} is not set",
+                source.origin.file, source.origin.line, source.id
+            ));
+        }
+    }
     if !missing.is_empty() {
         eprintln!("{}", missing.join("\n"));
         eprintln!("the configuration is invalid: nothing was started and the store was not opened");

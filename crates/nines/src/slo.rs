@@ -7,31 +7,55 @@ use serde_json::Value;
 
 use crate::{OutputFormat, SloCommand};
 
+/// Sends `request`; the JSON body on success, else `status: message` from the API's error.
+pub(crate) async fn answer(
+    request: reqwest::RequestBuilder,
+    url: &str,
+) -> Result<Result<Value, String>> {
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}"))?;
+    let status = response.status();
+    let body: Value = response
+        .json()
+        .await
+        .with_context(|| format!("{url} did not answer JSON"))?;
+    if status.is_success() {
+        Ok(Ok(body))
+    } else {
+        let message = body["error"]["message"]
+            .as_str()
+            .unwrap_or("error")
+            .to_string();
+        Ok(Err(format!("{status}: {message}")))
+    }
+}
+
 fn get(server: &str, path: &str) -> Result<Result<Value, String>> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let url = format!("{}{path}", server.trim_end_matches('/'));
-        let response = reqwest::Client::new()
-            .get(&url)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {url}"))?;
-        let status = response.status();
-        let body: Value = response
-            .json()
-            .await
-            .with_context(|| format!("{url} did not answer JSON"))?;
-        if status.is_success() {
-            Ok(Ok(body))
-        } else {
-            let message = body["error"]["message"]
-                .as_str()
-                .unwrap_or("error")
-                .to_string();
-            Ok(Err(format!("{status}: {message}")))
-        }
+        answer(reqwest::Client::new().get(&url), &url).await
     })
+}
+
+/// `prom, live until 2026-11-23T17:59:00Z`, with a backfill's progress or the last error.
+fn pull_text(pull: &serde_json::Map<String, Value>) -> String {
+    let source = pull["source"].as_str().unwrap_or("?");
+    let until = pull["pulled_until"].as_str().unwrap_or("(nothing yet)");
+    let mut text = format!(
+        "{source}, {} until {until}",
+        pull["state"].as_str().unwrap_or("?")
+    );
+    if let Some(progress) = pull["backfill"]["progress"].as_f64() {
+        text.push_str(&format!(", backfill {:.0}%", progress * 100.0));
+    }
+    if let Some(error) = pull["last_error"].as_str() {
+        text.push_str(&format!("; last error: {error}"));
+    }
+    text
 }
 
 fn percent(value: &Value) -> String {
@@ -224,6 +248,9 @@ pub fn run(command: &SloCommand) -> Result<ExitCode> {
             println!("  burn rate 1h: {}", rate(&status["current_burn_rate"]));
             println!("  exhausted in: {}", exhaustion_text(status));
             println!("  alerts:       {}", alert_text(&body));
+            if let Some(pull) = body["pull"].as_object() {
+                println!("  pulled from:  {}", pull_text(pull));
+            }
             if let Some(runbook) = body["runbook"].as_str() {
                 println!("  runbook:      {runbook}");
             }

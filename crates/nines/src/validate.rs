@@ -24,9 +24,48 @@ pub fn load_options(args: &SpecArgs) -> Result<LoadOptions> {
     Ok(options)
 }
 
+/// Runs every pulled SLO's queries once against its source; problems become errors at the SLO.
+fn check_sources(loaded: &mut nines_spec::Loaded) -> Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let environment = std::env::vars().collect();
+    let pulls = match nines_server::pull::task::Pulls::build(&loaded.catalog, &environment) {
+        Ok(pulls) => pulls,
+        Err(message) => {
+            loaded.report.push(nines_spec::Diagnostic {
+                level: Level::Error,
+                file: String::new(),
+                line: 0,
+                column: 0,
+                path: "sources".to_string(),
+                message,
+            });
+            return Ok(());
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let now = jiff::Timestamp::now();
+    for slo in &loaded.catalog.slos {
+        let problems = runtime.block_on(nines_server::pull::task::check(
+            &pulls,
+            slo.id.as_str(),
+            now,
+        ));
+        for message in problems {
+            loaded.report.push(nines_spec::origin_error(
+                &slo.origin,
+                format!("SLO {}: {message}", slo.id),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
     let options = load_options(&args.spec)?;
-    let loaded = nines_spec::load(&args.paths, &options);
+    let mut loaded = nines_spec::load(&args.paths, &options);
+    if args.check_sources && !loaded.report.has_errors() {
+        check_sources(&mut loaded)?;
+    }
     let errors = loaded.report.errors().count();
     let warnings = loaded.report.warnings().count();
     match args.output {

@@ -197,3 +197,42 @@ fn timeslices_count_bad_minutes() {
     assert!((evaluation.budget.allowed - 43.2).abs() < 1e-9);
     assert!((evaluation.budget.remaining_share - (1.0 - 10.0 / 43.2)).abs() < 1e-9);
 }
+
+#[test]
+fn timeslices_wait_for_data_that_arrives_late() {
+    // A pulled SLO's counts arrive a few minutes after the clock: a slice is judged only once
+    // its data is in, so the late bad minutes still count.
+    let slo = spec(BudgetingMethod::Timeslices {
+        slice: Span::minutes(1),
+        target: Ratio::new(0.95).unwrap(),
+    });
+    let start = START;
+    let judge = |late: bool| {
+        let mut runtime = SloRuntime::new(&slo, at(start));
+        for minute in 0..60 {
+            let bad = if (40..45).contains(&minute) { 10 } else { 0 };
+            let now = at(start + minute * 60 + 59);
+            if late {
+                // Minutes up to `minute - 3` are in; the data of the last three comes later.
+                runtime.set_data_until(Some(nines_core::Minute((start / 60) + minute - 2)));
+                if minute >= 3 {
+                    let old = minute - 3;
+                    let bad = if (40..45).contains(&old) { 10 } else { 0 };
+                    runtime.record(at(start + old * 60), bad, 100).unwrap();
+                }
+            } else {
+                runtime.record(at(start + minute * 60), bad, 100).unwrap();
+            }
+            runtime.evaluate(&slo, now).unwrap();
+        }
+        if late {
+            for old in 57..60 {
+                runtime.record(at(start + old * 60), 0, 100).unwrap();
+            }
+            runtime.set_data_until(Some(nines_core::Minute(start / 60 + 60)));
+        }
+        runtime.evaluate(&slo, at(start + 60 * 60 + 30)).unwrap()
+    };
+    assert_eq!(judge(false).budget.consumed, 5.0);
+    assert_eq!(judge(true).budget.consumed, 5.0);
+}

@@ -229,12 +229,16 @@ fn parse_selector(selector: &str) -> Result<Parsed, String> {
 }
 
 impl Matcher {
-    /// Compiles the selectors of every SLO with a `Counters` or `Latency` SLI. SLOs whose
+    /// Compiles the selectors of every pushed SLO with a `Counters` or `Latency` SLI. SLOs whose
     /// selectors cannot be used are left out and listed in [`Matcher::problems`].
     pub fn build(catalog: &Catalog) -> Matcher {
         let mut matcher = Matcher::default();
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
         for slo in &catalog.slos {
+            // Pulled from a source: samples pushed for the same series would count twice.
+            if slo.source.is_some() {
+                continue;
+            }
             let slo_index = matcher.slo_ids.len();
             let compiled = match &slo.sli {
                 Sli::Counters { good, bad, total } => {

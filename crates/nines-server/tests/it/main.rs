@@ -2,4 +2,5 @@
 //! file: intake, bad input, evaluation and notification, restart.
 
 mod api;
+mod pull;
 mod support;

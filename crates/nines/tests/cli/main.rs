@@ -2,8 +2,10 @@
 
 mod generate;
 mod peers;
+mod pull;
 mod serve;
 mod simulate;
 mod slo;
+mod support;
 mod tidy;
 mod validate;
