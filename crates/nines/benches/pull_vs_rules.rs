@@ -176,8 +176,12 @@ fn main() {
     let options = nines_spec::generate::GenerateOptions::default();
     let generated =
         nines_spec::generate::generate(&loaded.catalog, &options).expect("rules generate");
-    let rules = nines_spec::generate::to_yaml(&generated.files, &options).expect("rules YAML");
-    std::fs::write(dir.join("rules.yaml"), rules).expect("write rules");
+    // One file per spec document: Prometheus reads only the first document of a file.
+    for (index, file) in generated.files.iter().enumerate() {
+        let rules = nines_spec::generate::to_yaml(std::slice::from_ref(file), &options)
+            .expect("rules YAML");
+        std::fs::write(dir.join(format!("rules-{index}.yaml")), rules).expect("write rules");
+    }
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
@@ -185,7 +189,7 @@ fn main() {
         .port();
     std::fs::write(
         dir.join("prometheus.yml"),
-        "global:\n  evaluation_interval: 30s\nrule_files:\n  - rules.yaml\n",
+        "global:\n  evaluation_interval: 30s\nrule_files:\n  - rules-*.yaml\n",
     )
     .expect("write prometheus.yml");
     let prometheus = Killed(
@@ -304,6 +308,9 @@ fn main() {
             cycles.push(seconds);
         }
         let pull_seconds = median(cycles);
+        // The server stops once the last handle on its state is gone.
+        drop(pulls);
+        drop(state);
         running.stop().await;
         println!("SLOs: {slos}, history: {hours} h at 1-minute scrapes, {groups} rule groups");
         println!(

@@ -444,4 +444,68 @@ async fn real_prometheus_history_gives_the_exact_budget_and_burn_rates() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("neither an RFC 3339 instant"));
     running.stop().await;
+
+    // A backfill interrupted halfway resumes from its watermark: a new store holding the
+    // first ten days (state and counts, as a killed server leaves them) ends with every minute
+    // counted once. The seeded days carry a marker (1,000 more events in their first minute)
+    // that a backfill starting over would have deleted, and pulling them again would double.
+    let resumed_store = nines_store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("resumed.db").display()
+    ))
+    .await
+    .expect("open store");
+    let halfway = backfill_from + 10 * 1440;
+    let counts = history
+        .minutes
+        .range(backfill_from..halfway)
+        .map(|(minute, (bad, total))| nines_store::CountRow {
+            slo_id: SLO.to_string(),
+            minute: *minute,
+            bucket_minutes: 1,
+            counted: *bad as i64,
+            total: *total as i64 + if *minute == backfill_from { 1000 } else { 0 },
+        })
+        .collect();
+    let written = resumed_store
+        .commit_pull(&nines_store::PullCommit {
+            expected_until: None,
+            state: nines_store::PullState {
+                slo_id: SLO.to_string(),
+                pulled_until: halfway,
+                backfill_from,
+                updated_ms: 0,
+            },
+            counts,
+        })
+        .await
+        .expect("seed the store");
+    assert!(written);
+    let resumed = server::start(
+        loaded.catalog.clone(),
+        resumed_store.clone(),
+        ServerConfig {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            ..ServerConfig::default()
+        },
+    )
+    .await
+    .expect("nines starts");
+    let resumed_url = format!("http://{}", resumed.address);
+    wait_for_pull(&client, &resumed_url, "the resumed backfill", |status| {
+        status["state"] == "live"
+    })
+    .await;
+    let after = evaluate_store(&loaded.catalog, resumed_store.as_ref(), at).await;
+    let marker = if window_end - 28 * 1440 <= backfill_from {
+        1000
+    } else {
+        0
+    };
+    assert_eq!(
+        (after.bad, after.total),
+        (bad, total + marker),
+        "resumed, counted once"
+    );
+    resumed.stop().await;
 }
