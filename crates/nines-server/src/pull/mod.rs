@@ -10,8 +10,9 @@
 //! - a counter selector (`http_requests_total{code=~"5.."}`) is read at every minute edge, each
 //!   series differenced on its own (a drop is a reset, and the new value counts, as in PromQL)
 //!   and the increases summed. No extrapolation: integer counters give integer counts, exact.
-//! - an expression over counters (OpenSLO `sum(http_requests{...})`) is read the same way, but
-//!   must give one series.
+//! - OpenSLO's `sum(http_requests{...})` is read as its selector, series by series (summing
+//!   counters first would take one series' reset for a drop of the sum); any other expression
+//!   over counters is read the same way but must give one series.
 //! - a `{{.window}}` template (Sloth) is filled with `1m`; its value at an edge is the minute's
 //!   events (times 60 when it is a per-second `rate`). PromQL's `rate` extrapolates, so these
 //!   counts are Prometheus' estimate, as Sloth's own rules are.
@@ -119,9 +120,9 @@ pub fn plan(slo: &SloDef) -> Result<Option<PullPlan>, String> {
             let counted = good.clone().or_else(|| bad.clone()).ok_or_else(|| {
                 "a ratio SLI needs a good or a bad query beside total".to_string()
             })?;
-            let counted_form = counter_form(&counted)?;
-            let total_form = counter_form(total)?;
-            counted_and_total(counted, counted_form, total.clone(), total_form)
+            let (counted, counted_form) = counter_form(&counted)?;
+            let (total, total_form) = counter_form(total)?;
+            counted_and_total(counted, counted_form, total, total_form)
         }
         Sli::EventQueries {
             errors,
@@ -176,11 +177,27 @@ fn parse(promql: &str) -> Result<promql_parser::parser::Expr, String> {
     promql_parser::parser::parse(promql).map_err(|err| format!("invalid PromQL {promql:?}: {err}"))
 }
 
-/// A selector is read series by series; any other expression must give one series.
-fn counter_form(promql: &str) -> Result<Form, String> {
-    match parse(promql)? {
-        promql_parser::parser::Expr::VectorSelector(_) => Ok(Form::CounterSeries),
-        _ => Ok(Form::CounterExpr),
+/// A selector is read series by series; so is `sum(selector)` (summing counters before
+/// differencing would read one series' reset as a drop of the whole sum); any other expression
+/// must give one series.
+fn counter_form(promql: &str) -> Result<(String, Form), String> {
+    use promql_parser::parser::Expr;
+    let mut expr = parse(promql)?;
+    if let Expr::Aggregate(aggregate) = &expr
+        && aggregate.op.to_string() == "sum"
+        && aggregate.param.is_none()
+    {
+        let mut inner = aggregate.expr.as_ref();
+        while let Expr::Paren(paren) = inner {
+            inner = paren.expr.as_ref();
+        }
+        if let Expr::VectorSelector(_) = inner {
+            expr = inner.clone();
+        }
+    }
+    match expr {
+        Expr::VectorSelector(_) => Ok((expr.to_string(), Form::CounterSeries)),
+        _ => Ok((promql.to_string(), Form::CounterExpr)),
     }
 }
 

@@ -224,7 +224,21 @@ fn plans_follow_the_sli() {
         CountKind::Good,
     );
     let queries = plan_of(&openslo).queries;
+    // sum(selector) is read as the selector, series by series.
+    assert_eq!(queries[0].form, Form::CounterSeries);
+    assert_eq!(queries[0].promql, "http_requests{code=~\"2xx\"}");
+    assert_eq!(queries[1].form, Form::CounterSeries);
+    let expression = pulled(
+        Sli::Queries {
+            good: Some("sum by (code) (http_requests) - 1".to_string()),
+            bad: None,
+            total: "sum by (job) (http_requests)".to_string(),
+        },
+        CountKind::Good,
+    );
+    let queries = plan_of(&expression).queries;
     assert_eq!(queries[0].form, Form::CounterExpr);
+    assert_eq!(queries[0].promql, "sum by (code) (http_requests) - 1");
     assert_eq!(queries[1].form, Form::CounterSeries);
 
     let increase = pulled(

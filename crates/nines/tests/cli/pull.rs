@@ -131,6 +131,7 @@ sources:
     url: {prometheus}
     delay: 0s
     timeout: 5s
+    default: true
 services:
   - id: checkout
 slos:
@@ -145,6 +146,88 @@ slos:
         total: http_requests_total
 "#
     )
+}
+
+/// The same SLO as Sloth writes it (taking the default source) and as OpenSLO does (with a
+/// Prometheus DataSource of its own), both over 28 days.
+fn other_formats(prometheus: &str) -> (String, String) {
+    let sloth = r#"version: prometheus/v1
+service: checkout
+slos:
+  - name: sloth
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_requests_total[{{.window}}]))
+    alerting:
+      page_alert: {disable: true}
+      ticket_alert: {disable: true}
+"#
+    .to_string();
+    let openslo = format!(
+        r#"apiVersion: openslo/v1
+kind: DataSource
+metadata:
+  name: prom-openslo
+spec:
+  type: Prometheus
+  connectionDetails:
+    url: {prometheus}
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: checkout-openslo
+spec:
+  service: checkout
+  budgetingMethod: Occurrences
+  timeWindow:
+    - duration: 28d
+      isRolling: true
+  indicator:
+    metadata:
+      name: checkout-openslo-sli
+    spec:
+      ratioMetric:
+        counter: true
+        good:
+          metricSource:
+            metricSourceRef: prom-openslo
+            type: Prometheus
+            spec:
+              query: sum(http_requests_total{{code="200"}})
+        total:
+          metricSource:
+            metricSourceRef: prom-openslo
+            type: Prometheus
+            spec:
+              query: sum(http_requests_total)
+  objectives:
+    - displayName: ok
+      target: 0.999
+"#
+    );
+    (sloth, openslo)
+}
+
+async fn wait_live(client: &reqwest::Client, nines: &str, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let status: Value = client
+            .get(format!("{nines}/api/v1/slos/{id}/backfill"))
+            .send()
+            .await
+            .expect("nines answers")
+            .json()
+            .await
+            .expect("JSON");
+        if status["pull"]["state"] == "live" {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{id} never live: {status:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn pull_status(client: &reqwest::Client, nines: &str) -> Value {
@@ -180,10 +263,19 @@ async fn evaluate_store(
     store: &dyn nines_store::Store,
     at: Timestamp,
 ) -> nines_core::Evaluation {
+    evaluate_slo(catalog, store, at, SLO).await
+}
+
+async fn evaluate_slo(
+    catalog: &nines_spec::Catalog,
+    store: &dyn nines_store::Store,
+    at: Timestamp,
+    id: &str,
+) -> nines_core::Evaluation {
     let (mut fleet, _) = server::recover(catalog, store, at).await.expect("recover");
     fleet.evaluate(at);
     fleet
-        .get(SLO)
+        .get(id)
         .and_then(|entry| entry.last.clone())
         .expect("evaluated")
 }
@@ -225,9 +317,17 @@ async fn real_prometheus_history_gives_the_exact_budget_and_burn_rates() {
 
     let config_path = dir.path().join("nines.yaml");
     std::fs::write(&config_path, config(&prometheus_url)).expect("write config");
+    let (sloth, openslo) = other_formats(&prometheus_url);
+    let sloth_path = dir.path().join("sloth.yaml");
+    std::fs::write(&sloth_path, sloth).expect("write sloth spec");
+    let openslo_path = dir.path().join("openslo.yaml");
+    std::fs::write(&openslo_path, openslo).expect("write openslo spec");
     let loaded = nines_spec::load(
-        std::slice::from_ref(&config_path),
-        &nines_spec::LoadOptions::default(),
+        &[config_path.clone(), sloth_path, openslo_path],
+        &nines_spec::LoadOptions {
+            default_period: nines_core::Span::days(28),
+            ..nines_spec::LoadOptions::default()
+        },
     );
     assert!(!loaded.report.has_errors(), "{}", loaded.report);
     let database = format!("sqlite://{}", dir.path().join("nines.db").display());
@@ -319,6 +419,15 @@ async fn real_prometheus_history_gives_the_exact_budget_and_burn_rates() {
             assert!(close(rate, expected), "{window}: {rate} != {expected}");
         }
     }
+    // Sloth's spec (its {{.window}} queries filled with 1m: the scrapes sit on minute edges, so
+    // PromQL's rate has nothing to extrapolate) and OpenSLO's (sum of counters, read series by
+    // series across the reset) give the same budget.
+    for id in ["checkout-sloth", "checkout-openslo"] {
+        wait_live(&client, &nines, id).await;
+        let other = evaluate_slo(&loaded.catalog, store.as_ref(), at, id).await;
+        assert_eq!((other.bad, other.total), (bad, total), "{id}");
+    }
+
     // The outage burns the hour fast enough to page (if the instant is still inside it).
     if window_end == end / 60 {
         assert!(
