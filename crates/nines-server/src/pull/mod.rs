@@ -386,6 +386,7 @@ pub fn amounts(
 /// differenced against its last value seen, so what it counted while away is not lost.
 fn increases(series: &Series, from: i64, to: i64, out: &mut [f64], problems: &mut Vec<Problem>) {
     let mut previous: Option<f64> = None;
+    let (mut steps, mut drops) = (0u32, 0u32);
     for (at, value) in series.points_between(from, to) {
         if !value.is_finite() || value < 0.0 {
             problems.push(Problem {
@@ -399,14 +400,30 @@ fn increases(series: &Series, from: i64, to: i64, out: &mut [f64], problems: &mu
         }
         if let Some(before) = previous {
             // A drop is a reset: the counter started again from zero and counted `value`.
+            steps += 1;
             let increase = if value >= before {
                 value - before
             } else {
+                drops += 1;
                 value
             };
             out[(at / 60 - from - 1) as usize] += increase;
         }
         previous = Some(value);
+    }
+    // Counters reset when a process restarts, not every few minutes: a series that keeps
+    // dropping is a gauge, and reading its drops as resets would invent events.
+    if drops >= 3
+        && drops * 10 > steps
+        && let Some((at, _)) = series.points.last()
+    {
+        problems.push(Problem {
+            at: *at,
+            message: format!(
+                "series {} dropped in {drops} of {steps} minutes; it does not behave like a counter (a gauge?), and its drops were read as counter resets",
+                series.describe()
+            ),
+        });
     }
 }
 

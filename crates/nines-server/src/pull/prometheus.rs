@@ -143,17 +143,7 @@ impl PrometheusClient {
             ("end", (to_minute * 60).to_string()),
             ("step", "60".to_string()),
         ];
-        let mut request = self.http.post(&url).form(&form);
-        for (name, value) in &self.headers {
-            request = request.header(name, value);
-        }
-        request = match &self.auth {
-            None => request,
-            Some(Credentials::Basic { username, password }) => {
-                request.basic_auth(username, Some(password))
-            }
-            Some(Credentials::Bearer(token)) => request.bearer_auth(token),
-        };
+        let request = self.authorize(self.http.post(&url).form(&form));
         let response = request
             .send()
             .await
@@ -169,6 +159,65 @@ impl PrometheusClient {
             });
         };
         parse_answer(&url, status, &body, from_minute, to_minute)
+    }
+
+    /// The types the source's metadata gives a metric (`counter`, `gauge`, ...); empty when it
+    /// knows none (metadata comes from scrapes; remote-written or imported series have none).
+    pub async fn metric_types(&self, metric: &str) -> Result<Vec<String>, QueryError> {
+        let url = format!("{}/api/v1/metadata", self.base);
+        let request = self.authorize(self.http.get(&url).query(&[("metric", metric)]));
+        let response = request
+            .send()
+            .await
+            .map_err(|err| self.failure(&url, err))?;
+        let status = response.status().as_u16();
+        let body = read_limited(response)
+            .await
+            .map_err(|err| self.failure(&url, err))?
+            .unwrap_or_default();
+        #[derive(Deserialize)]
+        struct Metadata {
+            status: String,
+            #[serde(default)]
+            data: BTreeMap<String, Vec<Entry>>,
+        }
+        #[derive(Deserialize)]
+        struct Entry {
+            #[serde(rename = "type")]
+            kind: String,
+        }
+        let parsed: Metadata = serde_json::from_slice(&body).map_err(|err| QueryError::Http {
+            url: url.clone(),
+            status,
+            body: clip(&format!("{err}: {}", String::from_utf8_lossy(&body))),
+        })?;
+        if parsed.status != "success" {
+            return Err(QueryError::Http {
+                url,
+                status,
+                body: clip(&String::from_utf8_lossy(&body)),
+            });
+        }
+        Ok(parsed
+            .data
+            .into_values()
+            .flatten()
+            .map(|entry| entry.kind)
+            .collect())
+    }
+
+    /// The source's extra headers and credentials on a request.
+    fn authorize(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        match &self.auth {
+            None => request,
+            Some(Credentials::Basic { username, password }) => {
+                request.basic_auth(username, Some(password))
+            }
+            Some(Credentials::Bearer(token)) => request.bearer_auth(token),
+        }
     }
 
     fn failure(&self, url: &str, err: reqwest::Error) -> QueryError {

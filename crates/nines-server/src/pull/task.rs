@@ -594,6 +594,18 @@ pub async fn check(pulls: &Pulls, id: &str, now: Timestamp) -> Vec<String> {
     let from = to - 60;
     let mut problems = Vec::new();
     for query in &plan.queries {
+        if query.form == super::Form::CounterSeries
+            && let Ok(promql_parser::parser::Expr::VectorSelector(selector)) =
+                promql_parser::parser::parse(&query.promql)
+            && let Some(name) = &selector.name
+            && let Ok(types) = source.client.metric_types(name).await
+            && types.iter().any(|kind| kind == "gauge")
+        {
+            problems.push(format!(
+                "query {:?}: the source's metadata says {name} is a gauge; nines reads it as a counter, so its drops would count as resets",
+                query.promql
+            ));
+        }
         match source.client.query_minutes(&query.promql, from, to).await {
             Err(err) => problems.push(format!(
                 "query {:?} to source {:?}: {err}",

@@ -330,3 +330,38 @@ fn answers_are_read_strictly() {
         assert!(err.to_string().contains(expect), "{body}: {err}");
     }
 }
+
+#[test]
+fn a_series_that_keeps_dropping_is_reported_as_no_counter() {
+    let gauge = series(
+        &[("job", "queue")],
+        &[
+            (0, 5.0),
+            (1, 3.0),
+            (2, 6.0),
+            (3, 2.0),
+            (4, 4.0),
+            (5, 1.0),
+            (6, 2.0),
+        ],
+    );
+    let mut problems = Vec::new();
+    amounts(&Form::CounterSeries, &[gauge], 0, 6, &mut problems).unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0]
+            .message
+            .contains("does not behave like a counter")
+    );
+
+    // One reset in a long run of increases is a restart, not a gauge.
+    let mut points: Vec<(i64, f64)> = (0..100).map(|minute| (minute, minute as f64)).collect();
+    points[50].1 = 0.0;
+    for (index, point) in points.iter_mut().enumerate().skip(51) {
+        point.1 = (index - 50) as f64;
+    }
+    let counter = series(&[], &points);
+    let mut problems = Vec::new();
+    amounts(&Form::CounterSeries, &[counter], 0, 99, &mut problems).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+}

@@ -178,3 +178,147 @@ async fn an_unreachable_source_is_named_counts_nothing_good_and_raises_no_data()
     assert_eq!(status, 202, "{answer}");
     assert!(answer["pull"]["backfill"]["from"].is_string(), "{answer}");
 }
+
+/// What a request to the recording server carried.
+#[derive(Default, Clone)]
+struct Seen {
+    authorization: Option<String>,
+    tenant: Option<String>,
+    body: String,
+}
+
+/// An HTTP server that answers every range query with an empty matrix and keeps what the last
+/// request carried.
+async fn recording_server() -> (String, std::sync::Arc<std::sync::Mutex<Seen>>) {
+    use axum::http::HeaderMap;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::default()));
+    let kept = seen.clone();
+    let router = axum::Router::new().route(
+        "/prefix/api/v1/query_range",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let kept = kept.clone();
+            async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|value| value.to_str().ok())
+                        .map(str::to_string)
+                };
+                *kept.lock().unwrap() = Seen {
+                    authorization: header("authorization"),
+                    tenant: header("x-scope-orgid"),
+                    body,
+                };
+                axum::Json(
+                    json!({"status": "success", "data": {"resultType": "matrix", "result": []}}),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (format!("http://{address}/prefix"), seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_carry_the_sources_credentials_and_headers() {
+    use nines_server::pull::PrometheusClient;
+    use nines_spec::{PrometheusSource, SourceAuth};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (url, seen) = recording_server().await;
+    let environment: std::collections::HashMap<String, String> = [
+        ("PROM_TOKEN".to_string(), "t0ken".to_string()),
+        ("PROM_PASSWORD".to_string(), "pa55".to_string()),
+    ]
+    .into_iter()
+    .collect();
+    let source = |auth| PrometheusSource {
+        url: url.clone(),
+        auth,
+        headers: [("X-Scope-OrgID".to_string(), "team-a".to_string())]
+            .into_iter()
+            .collect(),
+        timeout: nines_core::Span::seconds(5),
+        delay: nines_core::Span::minutes(1),
+        chunk: nines_core::Span::days(1),
+        concurrency: 1,
+    };
+
+    let bearer = PrometheusClient::new(
+        &source(Some(SourceAuth::Bearer {
+            token_env: "PROM_TOKEN".to_string(),
+        })),
+        &environment,
+    )
+    .unwrap();
+    let series = bearer
+        .query_minutes("sum(up{job=\"a b\"})", 100, 160)
+        .await
+        .unwrap();
+    assert!(series.is_empty());
+    let last = seen.lock().unwrap().clone();
+    assert_eq!(last.authorization.as_deref(), Some("Bearer t0ken"));
+    assert_eq!(last.tenant.as_deref(), Some("team-a"));
+    let form: std::collections::HashMap<String, String> =
+        url_pairs(&last.body).into_iter().collect();
+    assert_eq!(form["query"], "sum(up{job=\"a b\"})");
+    assert_eq!(
+        (
+            form["start"].as_str(),
+            form["end"].as_str(),
+            form["step"].as_str()
+        ),
+        ("6000", "9600", "60")
+    );
+
+    let basic = PrometheusClient::new(
+        &source(Some(SourceAuth::Basic {
+            username: "nines".to_string(),
+            password_env: "PROM_PASSWORD".to_string(),
+        })),
+        &environment,
+    )
+    .unwrap();
+    basic.query_minutes("up", 1, 2).await.unwrap();
+    // base64("nines:pa55")
+    assert_eq!(
+        seen.lock().unwrap().authorization.as_deref(),
+        Some("Basic bmluZXM6cGE1NQ==")
+    );
+
+    let missing = PrometheusClient::new(
+        &source(Some(SourceAuth::Bearer {
+            token_env: "NOT_SET".to_string(),
+        })),
+        &environment,
+    );
+    assert!(missing.err().unwrap_or_default().contains("NOT_SET"));
+}
+
+/// `a=1&b=x+y` decoded.
+fn url_pairs(body: &str) -> Vec<(String, String)> {
+    body.split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(key, value)| (decode(key), decode(value)))
+        .collect()
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.replace('+', " ").into_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' && index + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            index += 3;
+        } else {
+            out.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}

@@ -91,9 +91,38 @@ impl History {
     }
 }
 
-async fn start_prometheus(binary: &Path, dir: &Path, port: u16) -> Process {
+/// A scrape target with one gauge, so that Prometheus' metadata knows a gauge.
+async fn serve_gauge() -> std::net::SocketAddr {
+    let router = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(|| async {
+            "# HELP queue_depth Jobs waiting.\n# TYPE queue_depth gauge\nqueue_depth 3\n"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    address
+}
+
+async fn start_prometheus(
+    binary: &Path,
+    dir: &Path,
+    port: u16,
+    target: std::net::SocketAddr,
+) -> Process {
     let config = dir.join("prometheus.yml");
-    std::fs::write(&config, "global:\n  scrape_interval: 1m\n").expect("write prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: gauge\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .expect("write prometheus.yml");
     let mut command = Command::new(binary);
     command
         .arg(format!("--config.file={}", config.display()))
@@ -312,7 +341,8 @@ async fn real_prometheus_history_gives_the_exact_budget_and_burn_rates() {
         String::from_utf8_lossy(&output.stderr)
     );
     let port = free_port();
-    let mut prometheus = start_prometheus(&prometheus_binary, dir.path(), port).await;
+    let target = serve_gauge().await;
+    let mut prometheus = start_prometheus(&prometheus_binary, dir.path(), port, target).await;
     let prometheus_url = format!("http://127.0.0.1:{port}");
 
     let config_path = dir.path().join("nines.yaml");
@@ -463,6 +493,19 @@ async fn real_prometheus_history_gives_the_exact_budget_and_burn_rates() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("series where one is expected"), "{stderr}");
     assert!(stderr.contains(SLO), "{stderr}");
+    // A gauge read as a counter: Prometheus' metadata (once it has scraped the target) says so.
+    let gauge =
+        config(&prometheus_url).replace("total: http_requests_total\n", "total: queue_depth\n");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (code, stderr) = validate(gauge.clone(), "gauge.yaml");
+        if stderr.contains("queue_depth is a gauge") {
+            assert_eq!(code, Some(1), "{stderr}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no gauge error: {stderr}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let (code, stderr) = validate(
         config(&format!("http://127.0.0.1:{}", free_port())),
         "nobody.yaml",
@@ -498,7 +541,7 @@ async fn real_prometheus_history_gives_the_exact_budget_and_burn_rates() {
     );
 
     // Back on the same port: the minutes are pulled again, once, and it is live again.
-    let _prometheus = start_prometheus(&prometheus_binary, dir.path(), port).await;
+    let _prometheus = start_prometheus(&prometheus_binary, dir.path(), port, target).await;
     wait_for_pull(&client, &nines, "catch-up after the outage", |status| {
         status["state"] == "live" && status["behind_minutes"].as_i64() == Some(0)
     })
