@@ -434,16 +434,24 @@ async fn list_slos(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, AppError> {
     query_filter(&query, &["service"])?;
-    let fleet = state.fleet();
-    let slos: Vec<Value> = fleet
-        .entries()
-        .iter()
-        .filter(|entry| {
-            query
-                .get("service")
-                .is_none_or(|service| &entry.def.service == service)
-        })
-        .map(|entry| with_pull(slo_json(entry), &state, entry.def.id.as_str()))
+    // The fleet's lock is let go before pull statuses are read (those take the status lock
+    // first, then the fleet's).
+    let listed: Vec<(String, Value)> = {
+        let fleet = state.fleet();
+        fleet
+            .entries()
+            .iter()
+            .filter(|entry| {
+                query
+                    .get("service")
+                    .is_none_or(|service| &entry.def.service == service)
+            })
+            .map(|entry| (entry.def.id.as_str().to_string(), slo_json(entry)))
+            .collect()
+    };
+    let slos: Vec<Value> = listed
+        .into_iter()
+        .map(|(id, value)| with_pull(value, &state, &id))
         .collect();
     Ok(Json(json!({ "slos": slos })))
 }
@@ -452,11 +460,14 @@ async fn show_slo(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    let fleet = state.fleet();
-    let entry = fleet
-        .get(&id)
-        .ok_or_else(|| AppError::not_found(format!("unknown SLO id {id:?}")))?;
-    Ok(Json(with_pull(slo_json(entry), &state, &id)))
+    let value = {
+        let fleet = state.fleet();
+        let entry = fleet
+            .get(&id)
+            .ok_or_else(|| AppError::not_found(format!("unknown SLO id {id:?}")))?;
+        slo_json(entry)
+    };
+    Ok(Json(with_pull(value, &state, &id)))
 }
 
 fn minute_text(minute: i64) -> Value {
@@ -597,8 +608,18 @@ async fn start_backfill(
         }
     };
     let from = from.max(earliest);
-    restart(&state, &state.pulls, &id, from, now)
+    if let Some(error) = state.pulls.plan_error(&id) {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            format!("SLO {id:?} cannot be pulled: {error}"),
+        ));
+    }
+    // In a task of its own: a client that goes away cannot cancel it halfway.
+    let task_state = state.clone();
+    let task_id = id.clone();
+    tokio::spawn(async move { restart(&task_state, &task_state.pulls, &task_id, from, now).await })
         .await
+        .map_err(|err| AppError::new(StatusCode::SERVICE_UNAVAILABLE, err.to_string()))?
         .map_err(|err| AppError::new(StatusCode::SERVICE_UNAVAILABLE, err))?;
     let pull = pull_json(&state, &id, now).unwrap_or(Value::Null);
     Ok((

@@ -32,6 +32,9 @@ use nines_spec::{Sli, SloDef};
 
 pub use prometheus::{PrometheusClient, QueryError, Series};
 
+/// The most events one minute may hold (2^53: floats count exactly up to here).
+pub const MAX_MINUTE_EVENTS: f64 = 9_007_199_254_740_992.0;
+
 /// Events a minute of an error-ratio SLI stands for.
 pub const RATIO_EVENTS_PER_MINUTE: f64 = 1000.0;
 
@@ -445,7 +448,9 @@ pub struct MinuteCounts {
 
 fn take(carry: &mut f64, amount: f64) -> u64 {
     let sum = *carry + amount;
-    let whole = sum.round();
+    // Never below zero: a negative remainder stays in the carry instead of rounding to -1
+    // (which would credit the carry with events that never happened).
+    let whole = sum.max(0.0).round();
     *carry = sum - whole;
     if whole <= 0.0 { 0 } else { whole as u64 }
 }
@@ -487,7 +492,11 @@ pub fn combine(
             }),
             _ => counted.zip(total),
         };
-        let Some((counted, total)) = amounts else {
+        // Beyond 2^53 a float count is no longer exact, and sums of such counts overflow the
+        // store's integers: such a minute is left without data.
+        let Some((counted, total)) = amounts.filter(|(counted, total)| {
+            *counted <= MAX_MINUTE_EVENTS && *total <= MAX_MINUTE_EVENTS
+        }) else {
             missing += 1;
             continue;
         };

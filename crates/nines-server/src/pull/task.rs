@@ -201,6 +201,12 @@ impl Pulls {
         Some((status, &self.sources[self.slos[index].source].id))
     }
 
+    /// Why a pulled SLO cannot be pulled at all, if it cannot.
+    pub fn plan_error(&self, id: &str) -> Option<&str> {
+        let index = *self.by_id.get(id)?;
+        self.slos[index].plan.as_ref().err().map(String::as_str)
+    }
+
     /// The source of a pulled SLO.
     pub fn source_of(&self, id: &str) -> Option<&SourceRuntime> {
         let index = *self.by_id.get(id)?;
@@ -234,12 +240,15 @@ impl Pulls {
             }
             fleet.set_data_until(&state.slo_id, Some(minute_time(state.pulled_until)));
         }
-        // SLOs never pulled yet hold their alerts until their first backfill is done.
-        for (index, status) in statuses.iter().enumerate() {
-            if status.pulled_until.is_none() {
-                fleet.hold_alerts(&self.slos[index].id, true);
+        // Every pullable SLO holds its alerts until its first pass: the minutes since the
+        // server stopped are not pulled yet, and would read as no data. A failing pass lets go.
+        // SLOs that cannot be pulled never hold: their no-data rule is what tells.
+        for slo in &self.slos {
+            if slo.plan.is_ok() {
+                fleet.hold_alerts(&slo.id, true);
             }
         }
+        drop(statuses);
     }
 }
 
@@ -301,6 +310,9 @@ pub async fn restart(
         .get(id)
         .ok_or_else(|| format!("SLO {id:?} is not pulled from a source"))?;
     let slo = &pulls.slos[index];
+    if let Err(err) = &slo.plan {
+        return Err(format!("SLO {id} cannot be pulled: {err}"));
+    }
     let source = &pulls.sources[slo.source];
     let _guard = pulls.locks[index].lock().await;
     state
@@ -308,41 +320,9 @@ pub async fn restart(
         .restart_pull(id, from, now.as_millisecond())
         .await
         .map_err(|err| format!("cannot restart the backfill of {id}: {err}"))?;
-    let created = {
-        let statuses = pulls.statuses();
-        statuses[index]
-            .backfill_from
-            .map_or(from, |earlier| earlier.min(from))
-    };
-    let oldest = now.as_second().div_euclid(60) - slo.retention_minutes;
-    let counts = state
-        .store
-        .counts_since(Some(id), oldest)
-        .await
-        .map_err(|err| format!("cannot read the counts of {id}: {err}"))?;
-    {
-        let mut fleet = state.fleet();
-        fleet
-            .rebuild(
-                id,
-                minute_time(created),
-                counts.iter().map(|row| {
-                    (
-                        minute_time(row.minute),
-                        row.counted.max(0) as u64,
-                        row.total.max(0) as u64,
-                    )
-                }),
-            )
-            .map_err(|err| err.to_string())?;
-        fleet.set_data_until(id, Some(minute_time(from)));
-        fleet.hold_alerts(id, true);
-    }
     {
         let mut statuses = pulls.statuses();
         let status = &mut statuses[index];
-        status.pulled_until = Some(from);
-        status.backfill_from = Some(created);
         status.backfill = Some(Backfill {
             from,
             target: target_minute(now, source.delay_seconds),
@@ -351,8 +331,72 @@ pub async fn restart(
         status.next_attempt_ms = 0;
         status.carry = Carry::default();
     }
+    reload(state, pulls, index, now).await?;
     tracing::info!(slo = %id, from = %minute_time(from), "backfill started");
     pulls.wake.notify_one();
+    Ok(())
+}
+
+/// Takes an SLO's watermark and counts from the store (after a restart of its pull, or when a
+/// commit found the store's watermark elsewhere): the fleet's runtime is rebuilt from the
+/// store's counts, so memory never holds what the store does not. Alerts are held while a
+/// backfill is open. Called with the SLO's lock held.
+async fn reload(
+    state: &AppState,
+    pulls: &Pulls,
+    index: usize,
+    now: Timestamp,
+) -> Result<(), String> {
+    let slo = &pulls.slos[index];
+    let id = slo.id.as_str();
+    let stored = state
+        .store
+        .pull_states()
+        .await
+        .map_err(|err| format!("cannot read the pull state of {id}: {err}"))?
+        .into_iter()
+        .find(|stored| stored.slo_id == id);
+    let oldest = now.as_second().div_euclid(60) - slo.retention_minutes;
+    let counts = state
+        .store
+        .counts_since(Some(id), oldest)
+        .await
+        .map_err(|err| format!("cannot read the counts of {id}: {err}"))?;
+    let mut statuses = pulls.statuses();
+    let status = &mut statuses[index];
+    // Data may reach back before this backfill's start (a restart from a later minute).
+    let created = stored
+        .as_ref()
+        .map(|stored| {
+            let first = counts.iter().map(|row| row.minute).min();
+            minute_time(first.map_or(stored.backfill_from, |first| {
+                first.min(stored.backfill_from)
+            }))
+        })
+        .unwrap_or(now);
+    let mut fleet = state.fleet();
+    fleet
+        .rebuild(
+            id,
+            created,
+            counts.iter().map(|row| {
+                (
+                    minute_time(row.minute),
+                    row.counted.max(0) as u64,
+                    row.total.max(0) as u64,
+                )
+            }),
+        )
+        .map_err(|err| err.to_string())?;
+    fleet.set_data_until(
+        id,
+        stored
+            .as_ref()
+            .map(|stored| minute_time(stored.pulled_until)),
+    );
+    fleet.hold_alerts(id, status.backfill.is_some() || stored.is_none());
+    status.pulled_until = stored.as_ref().map(|stored| stored.pulled_until);
+    status.backfill_from = stored.as_ref().map(|stored| stored.backfill_from);
     Ok(())
 }
 
@@ -392,9 +436,10 @@ async fn pull_one(state: AppState, pulls: Arc<Pulls>, index: usize) {
         }
     }
     // Alerts wait for a backfill, but not for a failing source: its no-data rule must fire.
+    // Set under the status lock, so a restart in between cannot be undone.
     let hold = status.backfill.is_some() && status.last_error.is_none();
-    drop(statuses);
     state.fleet().hold_alerts(&slo.id, hold);
+    drop(statuses);
 }
 
 async fn pass(
@@ -405,22 +450,23 @@ async fn pass(
 ) -> Result<(), PassError> {
     let slo = &pulls.slos[index];
     let source = &pulls.sources[slo.source];
-    let _guard = pulls.locks[index].lock().await;
-    let known = pulls.statuses()[index].pulled_until;
-    let mut until = match known {
-        Some(until) => until,
-        None => {
+    loop {
+        // The SLO's lock is taken per chunk, so a restarted backfill waits one chunk at most.
+        let _guard = pulls.locks[index].lock().await;
+        let (known, backfill_from) = {
+            let statuses = pulls.statuses();
+            (statuses[index].pulled_until, statuses[index].backfill_from)
+        };
+        let Some(until) = known else {
             let now = Timestamp::now();
             let from = retention_start(now, slo.retention_minutes);
             drop(_guard);
             restart(state, pulls, &slo.id, from, now)
                 .await
                 .map_err(PassError::Failed)?;
-            return Err(PassError::Moved);
-        }
-    };
-    let backfill_from = pulls.statuses()[index].backfill_from.unwrap_or(until);
-    loop {
+            continue;
+        };
+        let backfill_from = backfill_from.unwrap_or(until);
         let now = Timestamp::now();
         let target = target_minute(now, source.delay_seconds);
         if until >= target {
@@ -472,8 +518,17 @@ async fn pass(
         };
         match state.store.commit_pull(&commit).await {
             Ok(true) => {}
-            Ok(false) => return Err(PassError::Moved),
+            Ok(false) => {
+                // The store's watermark is not ours: take the store's, and its counts.
+                reload(state, pulls, index, now)
+                    .await
+                    .map_err(PassError::Failed)?;
+                return Err(PassError::Moved);
+            }
             Err(err) => {
+                // The commit may have landed after all (a connection lost after COMMIT):
+                // the store decides.
+                let _ = reload(state, pulls, index, now).await;
                 return Err(PassError::Failed(format!(
                     "SLO {}: pulled counts not stored: {err}",
                     slo.id
@@ -514,7 +569,6 @@ async fn pass(
             }
             status.problems.push_back(problem);
         }
-        until = to;
     }
 }
 

@@ -365,3 +365,44 @@ fn a_series_that_keeps_dropping_is_reported_as_no_counter() {
     amounts(&Form::CounterSeries, &[counter], 0, 99, &mut problems).unwrap();
     assert!(problems.is_empty(), "{problems:?}");
 }
+
+#[test]
+fn absurd_amounts_leave_the_minute_without_data_and_rounding_never_invents_events() {
+    let slo = pulled(
+        Sli::Counters {
+            good: None,
+            bad: Some("errors_total".to_string()),
+            total: "requests_total".to_string(),
+        },
+        CountKind::Bad,
+    );
+    let plan = plan(&slo).unwrap().unwrap();
+    let mut carry = Carry::default();
+    let (minutes, missing) = combine(
+        &plan,
+        &[
+            vec![Some(1.0), Some(0.0)],
+            vec![Some(5e18 * 4.0), Some(3.0)],
+        ],
+        0,
+        &mut carry,
+    );
+    assert_eq!(missing, 1);
+    assert_eq!(
+        minutes,
+        vec![MinuteCounts {
+            minute: 1,
+            counted: 0,
+            total: 3
+        }]
+    );
+
+    // 0.5 and 0 alternating: 25 events in 100 minutes (rounding -0.5 down to -1 made it 50).
+    let halves: Vec<Option<f64>> = (0..100)
+        .map(|i| Some(if i % 2 == 0 { 0.5 } else { 0.0 }))
+        .collect();
+    let mut carry = Carry::default();
+    let (minutes, _) = combine(&plan, &[halves.clone(), halves], 0, &mut carry);
+    let total: u64 = minutes.iter().map(|minute| minute.total).sum();
+    assert!((24..=25).contains(&total), "{total}");
+}
