@@ -65,6 +65,52 @@ impl PostgresStore {
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
         self.pool.begin().await.map_err(database_error)
     }
+
+    /// One compaction transaction: the one-minute rows are locked in key order first, the
+    /// order intake and pull commits lock them in, so the two cannot deadlock on them.
+    async fn compact_once(&self, before_minute: i64, bucket_minutes: i64) -> sqlx::Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "SELECT 1 FROM counts WHERE bucket_minutes = 1 AND minute < $1 \
+             ORDER BY slo_id, minute FOR UPDATE",
+        )
+        .bind(before_minute)
+        .execute(&mut *tx)
+        .await?;
+        // One statement: the rows summed are exactly the rows deleted (RETURNING), so an intake
+        // adding to a one-minute row at the same time is either merged or kept, never lost.
+        let merged: i64 = sqlx::query(
+            "WITH merged AS ( \
+                 DELETE FROM counts WHERE bucket_minutes = 1 AND minute < $1 \
+                 RETURNING slo_id, minute, counted, total \
+             ), sums AS ( \
+                 SELECT slo_id, minute - (((minute % $2) + $2) % $2) AS start, \
+                        SUM(counted)::bigint AS counted, SUM(total)::bigint AS total \
+                 FROM merged GROUP BY 1, 2 ORDER BY 1, 2 \
+             ), inserted AS ( \
+                 INSERT INTO counts (slo_id, minute, bucket_minutes, counted, total) \
+                 SELECT slo_id, start, $2, counted, total FROM sums \
+                 ON CONFLICT (slo_id, minute, bucket_minutes) DO UPDATE SET \
+                 counted = counts.counted + excluded.counted, \
+                 total = counts.total + excluded.total \
+                 RETURNING 1 \
+             ) \
+             SELECT (SELECT COUNT(*) FROM merged) AS merged, \
+                    (SELECT COUNT(*) FROM inserted) AS inserted",
+        )
+        .bind(before_minute)
+        .bind(bucket_minutes)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("merged")?;
+        tx.commit().await?;
+        Ok(merged)
+    }
+}
+
+/// PostgreSQL chose this transaction as a deadlock's victim (SQLSTATE 40P01).
+fn is_deadlock(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("40P01"))
 }
 
 fn slo_from_row(row: &PgRow) -> sqlx::Result<SloRow> {
@@ -253,35 +299,16 @@ impl Store for PostgresStore {
             // One-minute rows are already rows of one minute.
             return Ok(0);
         }
-        // One statement: the rows summed are exactly the rows deleted (RETURNING), so an intake
-        // adding to a one-minute row at the same time is either merged or kept, never lost.
-        let merged: i64 = sqlx::query(
-            "WITH merged AS ( \
-                 DELETE FROM counts WHERE bucket_minutes = 1 AND minute < $1 \
-                 RETURNING slo_id, minute, counted, total \
-             ), sums AS ( \
-                 SELECT slo_id, minute - (((minute % $2) + $2) % $2) AS start, \
-                        SUM(counted)::bigint AS counted, SUM(total)::bigint AS total \
-                 FROM merged GROUP BY 1, 2 \
-             ), inserted AS ( \
-                 INSERT INTO counts (slo_id, minute, bucket_minutes, counted, total) \
-                 SELECT slo_id, start, $2, counted, total FROM sums \
-                 ON CONFLICT (slo_id, minute, bucket_minutes) DO UPDATE SET \
-                 counted = counts.counted + excluded.counted, \
-                 total = counts.total + excluded.total \
-                 RETURNING 1 \
-             ) \
-             SELECT (SELECT COUNT(*) FROM merged) AS merged, \
-                    (SELECT COUNT(*) FROM inserted) AS inserted",
-        )
-        .bind(before_minute)
-        .bind(bucket_minutes)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(database_error)?
-        .try_get("merged")
-        .map_err(database_error)?;
-        Ok(u64::try_from(merged).unwrap_or(0))
+        // A deadlock with a concurrent commit rolls the whole transaction back; it is tried
+        // again (the other side went through).
+        let mut attempt = 0;
+        loop {
+            match self.compact_once(before_minute, bucket_minutes).await {
+                Err(err) if is_deadlock(&err) && attempt < 5 => attempt += 1,
+                Err(err) => return Err(database_error(err)),
+                Ok(merged) => return Ok(u64::try_from(merged).unwrap_or(0)),
+            }
+        }
     }
 
     async fn delete_counts_before(&self, before_minute: i64) -> Result<u64> {
