@@ -113,6 +113,33 @@ fn is_deadlock(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("40P01"))
 }
 
+/// Adds counts to a bucket row, creating it if missing: what intake and pull commits both write.
+async fn add_count(
+    tx: &mut Transaction<'static, Postgres>,
+    slo_id: &str,
+    minute: i64,
+    bucket_minutes: i64,
+    counted: i64,
+    total: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO counts (slo_id, minute, bucket_minutes, counted, total) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (slo_id, minute, bucket_minutes) DO UPDATE SET \
+         counted = counts.counted + excluded.counted, \
+         total = counts.total + excluded.total",
+    )
+    .bind(slo_id)
+    .bind(minute)
+    .bind(bucket_minutes)
+    .bind(counted)
+    .bind(total)
+    .execute(&mut **tx)
+    .await
+    .map_err(database_error)?;
+    Ok(())
+}
+
 fn slo_from_row(row: &PgRow) -> sqlx::Result<SloRow> {
     Ok(SloRow {
         id: row.try_get("id")?,
@@ -250,20 +277,15 @@ impl Store for PostgresStore {
             .map_err(database_error)?;
         }
         for delta in counts_in_order {
-            sqlx::query(
-                "INSERT INTO counts (slo_id, minute, bucket_minutes, counted, total) \
-                 VALUES ($1, $2, 1, $3, $4) \
-                 ON CONFLICT (slo_id, minute, bucket_minutes) DO UPDATE SET \
-                 counted = counts.counted + excluded.counted, \
-                 total = counts.total + excluded.total",
+            add_count(
+                &mut tx,
+                &delta.slo_id,
+                delta.minute,
+                1,
+                delta.counted,
+                delta.total,
             )
-            .bind(&delta.slo_id)
-            .bind(delta.minute)
-            .bind(delta.counted)
-            .bind(delta.total)
-            .execute(&mut *tx)
-            .await
-            .map_err(database_error)?;
+            .await?;
         }
         tx.commit().await.map_err(database_error)
     }
@@ -371,21 +393,15 @@ impl Store for PostgresStore {
             return Ok(false);
         }
         for row in counts_in_order {
-            sqlx::query(
-                "INSERT INTO counts (slo_id, minute, bucket_minutes, counted, total) \
-                 VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (slo_id, minute, bucket_minutes) DO UPDATE SET \
-                 counted = counts.counted + excluded.counted, \
-                 total = counts.total + excluded.total",
+            add_count(
+                &mut tx,
+                &row.slo_id,
+                row.minute,
+                row.bucket_minutes,
+                row.counted,
+                row.total,
             )
-            .bind(&row.slo_id)
-            .bind(row.minute)
-            .bind(row.bucket_minutes)
-            .bind(row.counted)
-            .bind(row.total)
-            .execute(&mut *tx)
-            .await
-            .map_err(database_error)?;
+            .await?;
         }
         tx.commit().await.map_err(database_error)?;
         Ok(true)

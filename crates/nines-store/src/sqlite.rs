@@ -83,6 +83,32 @@ impl SqliteStore {
     }
 }
 
+/// Adds counts to a bucket row, creating it if missing: what intake and pull commits both write.
+async fn add_count(
+    tx: &mut Transaction<'static, Sqlite>,
+    slo_id: &str,
+    minute: i64,
+    bucket_minutes: i64,
+    counted: i64,
+    total: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO counts (slo_id, minute, bucket_minutes, counted, total) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (slo_id, minute, bucket_minutes) DO UPDATE SET \
+         counted = counted + excluded.counted, total = total + excluded.total",
+    )
+    .bind(slo_id)
+    .bind(minute)
+    .bind(bucket_minutes)
+    .bind(counted)
+    .bind(total)
+    .execute(&mut **tx)
+    .await
+    .map_err(database_error)?;
+    Ok(())
+}
+
 fn slo_from_row(row: &SqliteRow) -> sqlx::Result<SloRow> {
     Ok(SloRow {
         id: row.try_get("id")?,
@@ -223,19 +249,15 @@ impl Store for SqliteStore {
             .map_err(database_error)?;
         }
         for delta in counts_in_order {
-            sqlx::query(
-                "INSERT INTO counts (slo_id, minute, bucket_minutes, counted, total) \
-                 VALUES ($1, $2, 1, $3, $4) \
-                 ON CONFLICT (slo_id, minute, bucket_minutes) DO UPDATE SET \
-                 counted = counted + excluded.counted, total = total + excluded.total",
+            add_count(
+                &mut tx,
+                &delta.slo_id,
+                delta.minute,
+                1,
+                delta.counted,
+                delta.total,
             )
-            .bind(&delta.slo_id)
-            .bind(delta.minute)
-            .bind(delta.counted)
-            .bind(delta.total)
-            .execute(&mut *tx)
-            .await
-            .map_err(database_error)?;
+            .await?;
         }
         tx.commit().await.map_err(database_error)
     }
@@ -357,20 +379,15 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         for row in counts_in_order {
-            sqlx::query(
-                "INSERT INTO counts (slo_id, minute, bucket_minutes, counted, total) \
-                 VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (slo_id, minute, bucket_minutes) DO UPDATE SET \
-                 counted = counted + excluded.counted, total = total + excluded.total",
+            add_count(
+                &mut tx,
+                &row.slo_id,
+                row.minute,
+                row.bucket_minutes,
+                row.counted,
+                row.total,
             )
-            .bind(&row.slo_id)
-            .bind(row.minute)
-            .bind(row.bucket_minutes)
-            .bind(row.counted)
-            .bind(row.total)
-            .execute(&mut *tx)
-            .await
-            .map_err(database_error)?;
+            .await?;
         }
         tx.commit().await.map_err(database_error)?;
         Ok(true)
