@@ -143,15 +143,7 @@ impl PrometheusClient {
             ("end", (to_minute * 60).to_string()),
             ("step", "60".to_string()),
         ];
-        let request = self.authorize(self.http.post(&url).form(&form));
-        let response = request
-            .send()
-            .await
-            .map_err(|err| self.failure(&url, err))?;
-        let status = response.status().as_u16();
-        let body = read_limited(response)
-            .await
-            .map_err(|err| self.failure(&url, err))?;
+        let (status, body) = self.fetch(&url, self.http.post(&url).form(&form)).await?;
         let Some(body) = body else {
             return Err(QueryError::Malformed {
                 url,
@@ -165,16 +157,10 @@ impl PrometheusClient {
     /// knows none (metadata comes from scrapes; remote-written or imported series have none).
     pub async fn metric_types(&self, metric: &str) -> Result<Vec<String>, QueryError> {
         let url = format!("{}/api/v1/metadata", self.base);
-        let request = self.authorize(self.http.get(&url).query(&[("metric", metric)]));
-        let response = request
-            .send()
-            .await
-            .map_err(|err| self.failure(&url, err))?;
-        let status = response.status().as_u16();
-        let body = read_limited(response)
-            .await
-            .map_err(|err| self.failure(&url, err))?
-            .unwrap_or_default();
+        let (status, body) = self
+            .fetch(&url, self.http.get(&url).query(&[("metric", metric)]))
+            .await?;
+        let body = body.unwrap_or_default();
         #[derive(Deserialize)]
         struct Metadata {
             status: String,
@@ -204,6 +190,25 @@ impl PrometheusClient {
             .flatten()
             .map(|entry| entry.kind)
             .collect())
+    }
+
+    /// Sends `request` with the source's headers and credentials: the answer's status and body
+    /// (`None` when larger than the limit).
+    async fn fetch(
+        &self,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, Option<Vec<u8>>), QueryError> {
+        let response = self
+            .authorize(request)
+            .send()
+            .await
+            .map_err(|err| self.failure(url, err))?;
+        let status = response.status().as_u16();
+        let body = read_limited(response)
+            .await
+            .map_err(|err| self.failure(url, err))?;
+        Ok((status, body))
     }
 
     /// The source's extra headers and credentials on a request.

@@ -214,7 +214,10 @@ impl Pulls {
     }
 
     /// Pull states read back from the store at start. An SLO far behind (more than a chunk, or
-    /// with a backfill it had not finished) resumes as a backfill, its alerts held.
+    /// with a backfill it had not finished) resumes as a backfill. Every pullable SLO holds its
+    /// alerts until its first pass: the minutes since the server stopped are not pulled yet,
+    /// and would read as no data (a failing pass lets go). SLOs that cannot be pulled never
+    /// hold: their no-data rule is what tells.
     pub fn restore(
         &self,
         states: &[PullState],
@@ -236,19 +239,14 @@ impl Pulls {
                     from: state.backfill_from,
                     target,
                 });
-                fleet.hold_alerts(&state.slo_id, true);
             }
             fleet.set_data_until(&state.slo_id, Some(minute_time(state.pulled_until)));
         }
-        // Every pullable SLO holds its alerts until its first pass: the minutes since the
-        // server stopped are not pulled yet, and would read as no data. A failing pass lets go.
-        // SLOs that cannot be pulled never hold: their no-data rule is what tells.
         for slo in &self.slos {
             if slo.plan.is_ok() {
                 fleet.hold_alerts(&slo.id, true);
             }
         }
-        drop(statuses);
     }
 }
 

@@ -240,28 +240,9 @@ spec:
     (sloth, openslo)
 }
 
-async fn wait_live(client: &reqwest::Client, nines: &str, id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let status: Value = client
-            .get(format!("{nines}/api/v1/slos/{id}/backfill"))
-            .send()
-            .await
-            .expect("nines answers")
-            .json()
-            .await
-            .expect("JSON");
-        if status["pull"]["state"] == "live" {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{id} never live: {status:#}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn pull_status(client: &reqwest::Client, nines: &str) -> Value {
+async fn pull_status(client: &reqwest::Client, nines: &str, id: &str) -> Value {
     let response = client
-        .get(format!("{nines}/api/v1/slos/{SLO}/backfill"))
+        .get(format!("{nines}/api/v1/slos/{id}/backfill"))
         .send()
         .await
         .expect("nines answers");
@@ -272,12 +253,13 @@ async fn pull_status(client: &reqwest::Client, nines: &str) -> Value {
 async fn wait_for_pull(
     client: &reqwest::Client,
     nines: &str,
+    id: &str,
     what: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let status = pull_status(client, nines).await;
+        let status = pull_status(client, nines, id).await;
         if done(&status) {
             return status;
         }
@@ -377,7 +359,7 @@ async fn real_prometheus_history_gives_the_exact_budget_and_burn_rates() {
     let client = client();
 
     // The backfill runs in chunks; the API tells its progress until it is live.
-    let live = wait_for_pull(&client, &nines, "backfill to finish", |status| {
+    let live = wait_for_pull(&client, &nines, SLO, "backfill to finish", |status| {
         status["state"] == "live"
     })
     .await;
@@ -453,7 +435,10 @@ async fn real_prometheus_history_gives_the_exact_budget_and_burn_rates() {
     // PromQL's rate has nothing to extrapolate) and OpenSLO's (sum of counters, read series by
     // series across the reset) give the same budget.
     for id in ["checkout-sloth", "checkout-openslo"] {
-        wait_live(&client, &nines, id).await;
+        wait_for_pull(&client, &nines, id, &format!("{id} to be live"), |status| {
+            status["state"] == "live"
+        })
+        .await;
         let other = evaluate_slo(&loaded.catalog, store.as_ref(), at, id).await;
         assert_eq!((other.bad, other.total), (bad, total), "{id}");
     }
@@ -524,7 +509,7 @@ async fn real_prometheus_history_gives_the_exact_budget_and_burn_rates() {
         .await
         .expect("nines answers");
     assert_eq!(response.status().as_u16(), 202);
-    let failing = wait_for_pull(&client, &nines, "a failed pull", |status| {
+    let failing = wait_for_pull(&client, &nines, SLO, "a failed pull", |status| {
         status["state"] == "failing"
     })
     .await;
@@ -542,9 +527,13 @@ async fn real_prometheus_history_gives_the_exact_budget_and_burn_rates() {
 
     // Back on the same port: the minutes are pulled again, once, and it is live again.
     let _prometheus = start_prometheus(&prometheus_binary, dir.path(), port, target).await;
-    wait_for_pull(&client, &nines, "catch-up after the outage", |status| {
-        status["state"] == "live" && status["behind_minutes"].as_i64() == Some(0)
-    })
+    wait_for_pull(
+        &client,
+        &nines,
+        SLO,
+        "catch-up after the outage",
+        |status| status["state"] == "live" && status["behind_minutes"].as_i64() == Some(0),
+    )
     .await;
     let again = evaluate_store(&loaded.catalog, store.as_ref(), at).await;
     assert_eq!(
@@ -644,9 +633,13 @@ async fn real_prometheus_history_gives_the_exact_budget_and_burn_rates() {
     .await
     .expect("nines starts");
     let resumed_url = format!("http://{}", resumed.address);
-    wait_for_pull(&client, &resumed_url, "the resumed backfill", |status| {
-        status["state"] == "live"
-    })
+    wait_for_pull(
+        &client,
+        &resumed_url,
+        SLO,
+        "the resumed backfill",
+        |status| status["state"] == "live",
+    )
     .await;
     let after = evaluate_store(&loaded.catalog, resumed_store.as_ref(), at).await;
     let marker = if window_end - 28 * 1440 <= backfill_from {
