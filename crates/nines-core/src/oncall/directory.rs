@@ -1,0 +1,1 @@
+//! On-call: directory (being written).

@@ -1,0 +1,1 @@
+//! On-call: silence (being written).
