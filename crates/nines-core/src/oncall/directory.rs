@@ -65,8 +65,47 @@ impl Directory {
 
     /// The people a step's targets reach at `now`, each once, in target order, with the target
     /// that reached them. A schedule with nobody on call reaches nobody (reported by the caller).
+    ///
+    /// A person target reaches that person; a team target its members in their listed order; a
+    /// schedule target whoever is on call at `now` (overrides included). Someone reached twice
+    /// keeps the first target that reached them. Ids the directory does not know (a target's, a
+    /// team member's, the person a schedule names) reach nobody: there is no one to contact.
+    /// `Target::Policy` reaches nobody here: the escalation machine hands the page over.
     pub fn resolve(&self, targets: &[Target], now: Timestamp) -> Vec<Reached> {
-        let _ = (targets, now);
-        Vec::new()
+        let mut reached: Vec<Reached> = Vec::new();
+        let mut reach = |person: &str, via: &Target| {
+            let known = self.person(person).is_some();
+            let already = reached.iter().any(|earlier| earlier.person == person);
+            if known && !already {
+                reached.push(Reached {
+                    person: person.to_string(),
+                    via: via.clone(),
+                });
+            }
+        };
+        for target in targets {
+            match target {
+                Target::Person(id) => reach(id, target),
+                Target::Team(id) => {
+                    for member in self
+                        .team(id)
+                        .map(|team| team.members.as_slice())
+                        .unwrap_or(&[])
+                    {
+                        reach(member, target);
+                    }
+                }
+                Target::Schedule(id) => {
+                    if let Some(shift) = self
+                        .schedule(id)
+                        .and_then(|schedule| schedule.on_call_at(now))
+                    {
+                        reach(&shift.person, target);
+                    }
+                }
+                Target::Policy(_) => {}
+            }
+        }
+        reached
     }
 }
