@@ -2,5 +2,9 @@
 
 mod buckets;
 mod budget;
+mod oncall_escalation;
+mod oncall_matcher;
+mod oncall_route;
+mod oncall_silence;
 mod window;
 mod workbook;

@@ -1,0 +1,1 @@
+//! escalation tests (being written).
