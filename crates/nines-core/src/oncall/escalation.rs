@@ -281,6 +281,9 @@ pub enum PageError {
 /// are notified too). Acknowledge stops the timer; Unacknowledge re-triggers from step 0 round 0;
 /// Resolve ends it. Illegal moves are errors and change nothing.
 ///
+/// `policies` looks a policy up by id; its answers borrow from the caller's list (`'p`), not
+/// from the id, so a closure over a local `Vec` serves: `&|id| list.iter().find(|p| p.id == id)`.
+///
 /// Decisions where the summary above is silent:
 /// - Trigger on a Triggered page whose timer runs is a no-op (the alert is already escalating);
 ///   on an exhausted page it starts again from step 0 round 0 (nobody answered, page again);
@@ -299,9 +302,9 @@ pub enum PageError {
 ///   finds those loops statically for config validation.
 /// - A policy whose steps shrank under a running page (config reload) wraps or exhausts at
 ///   the next timer as if the page were on its last step.
-pub fn advance(
+pub fn advance<'p>(
     state: &PageState,
-    policies: &dyn Fn(&str) -> Option<&EscalationPolicy>,
+    policies: &dyn Fn(&str) -> Option<&'p EscalationPolicy>,
     input: &PageInput,
     now: Timestamp,
 ) -> Result<(PageState, Vec<PageEffect>), PageError> {
@@ -384,10 +387,10 @@ pub fn advance(
     }
 }
 
-fn lookup<'a>(
-    policies: &dyn Fn(&'a str) -> Option<&'a EscalationPolicy>,
-    id: &'a str,
-) -> Result<&'a EscalationPolicy, PageError> {
+fn lookup<'p>(
+    policies: &dyn Fn(&str) -> Option<&'p EscalationPolicy>,
+    id: &str,
+) -> Result<&'p EscalationPolicy, PageError> {
     let policy = policies(id).ok_or_else(|| PageError::UnknownPolicy(id.to_string()))?;
     if policy.steps.is_empty() {
         return Err(PageError::EmptyPolicy(id.to_string()));
@@ -397,9 +400,9 @@ fn lookup<'a>(
 
 /// Puts `state` on `step` of `round` of `policy_id`, following handoffs, and returns the
 /// notifications. On error `state` may be partly written; callers drop it.
-fn enter_step(
+fn enter_step<'p>(
     state: &mut PageState,
-    policies: &dyn Fn(&str) -> Option<&EscalationPolicy>,
+    policies: &dyn Fn(&str) -> Option<&'p EscalationPolicy>,
     policy_id: &str,
     step: usize,
     round: u32,

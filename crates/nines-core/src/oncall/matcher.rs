@@ -118,8 +118,8 @@ impl Matcher {
     /// Spaces around the name, operator and value are allowed. A quoted value takes the escapes
     /// `\"`, `\\`, `\n` and `\t`; any other backslash is kept as written, so regex escapes such as
     /// `"db\.prod"` need no doubling (Alertmanager does the same). An unquoted value may be empty
-    /// and may not contain spaces or any of `{ } ! = ~ , \ " ' ``` (the characters Alertmanager's
-    /// matcher parser reserves); quote it otherwise.
+    /// and may not contain whitespace, braces, `!`, `=`, `~`, `,`, a backslash, quotes or
+    /// backticks (the characters Alertmanager's matcher parser reserves); quote it otherwise.
     pub fn parse(text: &str) -> Result<Matcher, MatcherError> {
         let owned_text = || text.to_string();
         let Some(op_position) = text.find(['=', '!']) else {

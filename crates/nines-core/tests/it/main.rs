@@ -3,6 +3,10 @@
 mod buckets;
 mod budget;
 mod oncall_directory;
+mod oncall_escalation;
+mod oncall_matcher;
+mod oncall_route;
 mod oncall_schedule;
+mod oncall_silence;
 mod window;
 mod workbook;
