@@ -2,5 +2,7 @@
 
 mod buckets;
 mod budget;
+mod oncall_directory;
+mod oncall_schedule;
 mod window;
 mod workbook;
