@@ -4,6 +4,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use nines_core::SloSpec;
+use nines_core::oncall::directory::Directory;
+use nines_core::oncall::escalation::EscalationPolicy;
+use nines_core::oncall::route::Route;
+use nines_core::oncall::silence::MaintenanceWindow;
 
 /// A stable SLO id: 1 to 128 of `a-z A-Z 0-9 - _ . :`. Budget history follows it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -308,6 +312,91 @@ pub struct Probe {
     pub latency_threshold: Option<nines_core::Span>,
 }
 
+/// On-call configuration: who is paged, how pages find them and what keeps them quiet.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OnCall {
+    pub directory: Directory,
+    pub escalation_policies: Vec<EscalationPolicy>,
+    /// The root of the routing tree; None when no file has `routes:` (a page then goes to the
+    /// escalation policy of the team owning its `service`).
+    pub routes: Option<Route>,
+    pub maintenance: Vec<MaintenanceWindow>,
+    pub heartbeats: Vec<Heartbeat>,
+    pub integrations: Vec<Integration>,
+    /// Where each definition of the core types above is written, for messages.
+    pub origins: OnCallOrigins,
+}
+
+impl OnCall {
+    pub fn escalation_policy(&self, id: &str) -> Option<&EscalationPolicy> {
+        self.escalation_policies
+            .iter()
+            .find(|policy| policy.id == id)
+    }
+
+    pub fn heartbeat(&self, id: &str) -> Option<&Heartbeat> {
+        self.heartbeats.iter().find(|heartbeat| heartbeat.id == id)
+    }
+
+    pub fn integration(&self, id: &str) -> Option<&Integration> {
+        self.integrations
+            .iter()
+            .find(|integration| integration.id == id)
+    }
+
+    /// Whether any file configures paging (escalation policies or routes).
+    pub fn pages(&self) -> bool {
+        !self.escalation_policies.is_empty() || self.routes.is_some()
+    }
+}
+
+/// Where the on-call definitions that are core types (with no origin of their own) are written,
+/// by id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OnCallOrigins {
+    pub people: BTreeMap<String, Origin>,
+    pub teams: BTreeMap<String, Origin>,
+    pub schedules: BTreeMap<String, Origin>,
+    pub escalation_policies: BTreeMap<String, Origin>,
+    pub maintenance: BTreeMap<String, Origin>,
+    pub routes: Option<Origin>,
+}
+
+/// A job that must check in every `interval`: when no ping came for `interval + grace`, it
+/// fires an alert (labels `alertname="HeartbeatMissing"`, `heartbeat`, `service` and its own)
+/// that is routed and paged like any other.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heartbeat {
+    pub id: String,
+    /// The service the job belongs to (its owner team's policy pages when no route names one).
+    pub service: Option<String>,
+    pub interval: nines_core::Span,
+    /// Lateness tolerated after `interval` before the alert fires (default 5m).
+    pub grace: nines_core::Span,
+    pub labels: BTreeMap<String, String>,
+    pub runbook: Option<String>,
+    pub origin: Origin,
+}
+
+/// A PagerDuty Events v2 routing key nines accepts on its PagerDuty-compatible endpoint; the
+/// alerts it brings get `labels` added.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Integration {
+    pub id: String,
+    pub key: IntegrationKey,
+    pub labels: BTreeMap<String, String>,
+    pub origin: Origin,
+}
+
+/// Where an integration's routing key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntegrationKey {
+    /// Written in the file (routing keys select a route, they are not credentials of nines).
+    Literal(String),
+    /// Read from this environment variable when the server starts.
+    Env(String),
+}
+
 /// Everything read from a set of files.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Catalog {
@@ -316,6 +405,8 @@ pub struct Catalog {
     pub budget_policies: Vec<BudgetPolicy>,
     pub channels: Vec<Channel>,
     pub sources: Vec<Source>,
+    /// People, teams, schedules, escalation, routing, maintenance, heartbeats and integrations.
+    pub oncall: OnCall,
 }
 
 impl Catalog {

@@ -7,6 +7,7 @@ pub mod datasource;
 pub mod diag;
 pub mod generate;
 pub mod native;
+pub mod oncall;
 pub mod openslo;
 pub mod promql;
 pub mod scenario;
@@ -20,8 +21,8 @@ use std::path::PathBuf;
 use nines_core::{AlertPolicy, Span};
 
 pub use catalog::{
-    Catalog, Format, Origin, PrometheusSource, Service, Sli, SloDef, SloId, Source, SourceAuth,
-    SourceKind,
+    Catalog, Format, Heartbeat, Integration, IntegrationKey, OnCall, OnCallOrigins, Origin,
+    PrometheusSource, Service, Sli, SloDef, SloId, Source, SourceAuth, SourceKind,
 };
 pub use diag::{Diagnostic, Level, Report};
 pub use source::SourceDoc;

@@ -1,6 +1,7 @@
 //! The native nines format (`version: nines/v1`): services, SLOs with their own window and
-//! budgeting method, named alert policies and error-budget policies, teams, notification
-//! channels and the data sources SLIs are pulled from.
+//! budgeting method, named alert policies and error-budget policies, notification channels,
+//! the data sources SLIs are pulled from, and on-call (people, teams, schedules, escalation,
+//! routes, maintenance, heartbeats, integrations: read in `oncall.rs`).
 //!
 //! A file may hold any of the sections; references (an SLO's service, alert policy, budget
 //! policy and source, a service's owner team) are resolved across every file once all are read.
@@ -21,14 +22,15 @@ use crate::catalog::{
     SourceKind,
 };
 use crate::yaml::{join_index, join_key};
-use crate::{LoadContext, SourceDoc, datasource, promql};
+use crate::{LoadContext, SourceDoc, datasource, oncall, promql};
 
 /// Definitions read so far whose references wait for every file.
 #[derive(Debug, Default)]
 pub struct Pending {
     slos: Vec<PendingSlo>,
     alert_policies: BTreeMap<String, (AlertPolicy, Origin)>,
-    teams: BTreeMap<String, Origin>,
+    /// On-call definitions, teams among them.
+    pub(crate) oncall: oncall::Pending,
     owners: Vec<(String, SourceDoc, String)>,
     /// Ids of sources read with errors (and reported): an SLO naming one is not reported again.
     broken_sources: BTreeSet<String>,
@@ -48,8 +50,6 @@ struct RawFile {
     #[allow(dead_code)]
     version: String,
     #[serde(default)]
-    teams: Vec<Value>,
-    #[serde(default)]
     services: Vec<Value>,
     #[serde(default)]
     alert_policies: Vec<Value>,
@@ -61,6 +61,23 @@ struct RawFile {
     channels: Vec<Value>,
     #[serde(default)]
     sources: Vec<Value>,
+    // On-call (`oncall.rs`).
+    #[serde(default)]
+    people: Vec<Value>,
+    #[serde(default)]
+    teams: Vec<Value>,
+    #[serde(default)]
+    schedules: Vec<Value>,
+    #[serde(default)]
+    escalation_policies: Vec<Value>,
+    #[serde(default)]
+    routes: Option<Value>,
+    #[serde(default)]
+    maintenance: Vec<Value>,
+    #[serde(default)]
+    heartbeats: Vec<Value>,
+    #[serde(default)]
+    integrations: Vec<Value>,
 }
 
 #[derive(Deserialize)]
@@ -127,15 +144,6 @@ struct RawProbe {
     expected_status: Option<u16>,
     #[serde(default)]
     latency_threshold: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTeam {
-    id: String,
-    #[serde(default)]
-    #[allow(dead_code)]
-    name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -318,22 +326,20 @@ pub fn read(doc: &SourceDoc, context: &mut LoadContext) {
     let Some(file) = doc.decode::<RawFile>(&doc.value, "", &mut context.report) else {
         return;
     };
-    for (index, value) in file.teams.iter().enumerate() {
-        let path = join_index("teams", index);
-        if let Some(team) = doc.decode::<RawTeam>(value, &path, &mut context.report) {
-            if let Some(first) = context.native.teams.get(&team.id) {
-                let message = format!(
-                    "duplicate team id {:?}: also defined at {}:{}",
-                    team.id, first.file, first.line
-                );
-                context
-                    .report
-                    .push(doc.error(&join_key(&path, "id"), message));
-            } else {
-                context.native.teams.insert(team.id, origin(doc, &path));
-            }
-        }
-    }
+    oncall::read(
+        doc,
+        oncall::Sections {
+            people: &file.people,
+            teams: &file.teams,
+            schedules: &file.schedules,
+            escalation_policies: &file.escalation_policies,
+            routes: file.routes.as_ref(),
+            maintenance: &file.maintenance,
+            heartbeats: &file.heartbeats,
+            integrations: &file.integrations,
+        },
+        context,
+    );
     for (index, value) in file.services.iter().enumerate() {
         read_service(doc, &join_index("services", index), value, context);
     }
@@ -1365,9 +1371,9 @@ fn read_slo(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadContex
 /// Resolves references across files and moves the SLOs into the catalog.
 pub fn finish(context: &mut LoadContext) {
     let pending = std::mem::take(&mut context.native);
-    if !pending.teams.is_empty() {
+    if pending.oncall.has_teams() {
         for (owner, doc, path) in &pending.owners {
-            if !pending.teams.contains_key(owner) {
+            if !pending.oncall.knows_team(owner) {
                 context.report.push(doc.error(
                     path,
                     format!("owner {owner:?} is not a team defined under teams"),
@@ -1442,7 +1448,23 @@ pub fn finish(context: &mut LoadContext) {
                 .push(doc.error(&join_key(&path, "budget_policy"), message));
             ok = false;
         }
-        let has_runbook = def.runbook.is_some()
+        // Only pages need a runbook: an SLO whose page alert is disabled, or whose policy
+        // has no page-severity pair or no-data rule, carries tickets only.
+        let pages = !def.alerting.page.disable
+            && (def
+                .spec
+                .policy
+                .pairs
+                .iter()
+                .any(|pair| pair.severity == Severity::Page)
+                || def
+                    .spec
+                    .policy
+                    .no_data
+                    .as_ref()
+                    .is_some_and(|rule| rule.severity == Severity::Page));
+        let has_runbook = !pages
+            || def.runbook.is_some()
             || def.alerting.annotations.contains_key("runbook")
             || context
                 .catalog
@@ -1461,4 +1483,5 @@ pub fn finish(context: &mut LoadContext) {
             context.catalog.slos.push(def);
         }
     }
+    oncall::finish(pending.oncall, context);
 }

@@ -2,6 +2,7 @@
 
 mod generate;
 mod native;
+mod oncall;
 mod openslo;
 mod sloth;
 mod sources;
