@@ -747,6 +747,7 @@ async fn events(
         .store
         .events(&EventQuery {
             slo_id: slo,
+            page_id: None,
             after_id: after,
             limit,
         })

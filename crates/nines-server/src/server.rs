@@ -254,6 +254,7 @@ pub async fn evaluate_once(state: &AppState, now: Timestamp) -> Vec<Notice> {
                 at_ms: notice.at.as_millisecond(),
                 kind: format!("alert.{}", notice.change.name()),
                 slo_id: Some(notice.slo_id.clone()),
+                page_id: None,
                 actor: "evaluator".to_string(),
                 payload: notice_json(notice).to_string(),
             });

@@ -182,6 +182,102 @@ pub(crate) fn states_in_key_order(states: &[AlertStateRow]) -> Vec<&AlertStateRo
     states
 }
 
+/// The statuses a page can have: `PageRow::status`.
+pub const PAGE_STATUSES: [&str; 3] = ["triggered", "acknowledged", "resolved"];
+
+/// The statuses an alert can have: `AlertRow::status`.
+pub const ALERT_STATUSES: [&str; 2] = ["firing", "resolved"];
+
+/// Checks a paging commit before it touches the database: alert and page statuses are known
+/// ones, steps and rounds are not negative, and every page's version follows from its expected
+/// one (1 for a new page, `expected + 1` for an update).
+pub(crate) fn check_paging(commit: &PagingCommit) -> Result<()> {
+    for alert in &commit.alerts {
+        if !ALERT_STATUSES.contains(&alert.status.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "status of alert {:?} must be one of {ALERT_STATUSES:?}, got {:?}",
+                alert.fingerprint, alert.status
+            )));
+        }
+    }
+    for write in &commit.pages {
+        let page = &write.row;
+        check_page_status(&format!("status of page {:?}", page.id), &page.status)?;
+        if page.step < 0 {
+            return Err(StoreError::Invalid(format!(
+                "step of page {:?} must not be negative, got {}",
+                page.id, page.step
+            )));
+        }
+        if page.round < 0 {
+            return Err(StoreError::Invalid(format!(
+                "round of page {:?} must not be negative, got {}",
+                page.id, page.round
+            )));
+        }
+        match write.expected_version {
+            None if page.version != 1 => {
+                return Err(StoreError::Invalid(format!(
+                    "new page {:?} must have version 1, got {}",
+                    page.id, page.version
+                )));
+            }
+            Some(expected) if expected.checked_add(1) != Some(page.version) => {
+                return Err(StoreError::Invalid(format!(
+                    "page {:?} updated from version {expected} must have version {}, got {}",
+                    page.id,
+                    expected.saturating_add(1),
+                    page.version
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a page status other than [`PAGE_STATUSES`].
+pub(crate) fn check_page_status(what: &str, status: &str) -> Result<()> {
+    if !PAGE_STATUSES.contains(&status) {
+        return Err(StoreError::Invalid(format!(
+            "{what} must be one of {PAGE_STATUSES:?}, got {status:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a silence that ends before it starts (Alertmanager refuses it too).
+pub(crate) fn check_silence(silence: &SilenceRow) -> Result<()> {
+    if silence.ends_ms < silence.starts_ms {
+        return Err(StoreError::Invalid(format!(
+            "silence {:?} ends at {} before it starts at {}",
+            silence.id, silence.ends_ms, silence.starts_ms
+        )));
+    }
+    Ok(())
+}
+
+/// The rows of a paging commit that can go in key order (stable, like [`intake_in_key_order`]):
+/// alerts by fingerprint, notifications by idempotency key, settings by key. Pages keep the
+/// commit's order (a page resolved before a new one takes its group key must be written first),
+/// and events too (their ids say the order they were appended in).
+pub(crate) fn paging_in_key_order(
+    commit: &PagingCommit,
+) -> (Vec<&AlertRow>, Vec<&OutboxRow>, Vec<&(String, String)>) {
+    let mut alerts: Vec<&AlertRow> = commit.alerts.iter().collect();
+    alerts.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+    let mut outbox: Vec<&OutboxRow> = commit.outbox.iter().collect();
+    outbox.sort_by(|a, b| a.idempotency_key.cmp(&b.idempotency_key));
+    let mut settings: Vec<&(String, String)> = commit.settings.iter().collect();
+    settings.sort_by(|a, b| a.0.cmp(&b.0));
+    (alerts, outbox, settings)
+}
+
+/// Whether a statement failed on a unique index (a page id or an open page's group key taken).
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
 pub(crate) fn database_error(err: sqlx::Error) -> StoreError {
     StoreError::Database(err.to_string())
 }
@@ -295,6 +391,8 @@ pub struct EventRow {
     /// For example `alert.fired`, `alert.resolved`, `alert.superseded`.
     pub kind: String,
     pub slo_id: Option<String>,
+    /// The on-call page it concerns (triggered, acknowledged, escalated, notified...).
+    pub page_id: Option<String>,
     /// Who or what caused it (`evaluator`, a user).
     pub actor: String,
     /// JSON.
@@ -345,8 +443,118 @@ pub struct SnapshotRow {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventQuery {
     pub slo_id: Option<String>,
+    /// Only events of this page.
+    pub page_id: Option<String>,
     /// Only events with a larger id.
     pub after_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// An alert nines knows of, from any source, by fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRow {
+    /// Primary key: the source's fingerprint, or one computed from the labels.
+    pub fingerprint: String,
+    /// Where it came from: `slo`, `alertmanager`, `pagerduty`, `webhook`, `heartbeat`.
+    pub source: String,
+    /// `firing` or `resolved` ([`ALERT_STATUSES`]).
+    pub status: String,
+    pub summary: String,
+    /// Free text, for example `page` or `critical`.
+    pub severity: String,
+    /// JSON object (kept as text; the store does not parse it).
+    pub labels: String,
+    /// JSON object (kept as text).
+    pub annotations: String,
+    pub starts_ms: i64,
+    pub ends_ms: Option<i64>,
+    pub updated_ms: i64,
+    /// The page it joined, if any.
+    pub page_id: Option<String>,
+    /// The silence or maintenance window that muted it, if any.
+    pub muted_by: Option<String>,
+}
+
+/// A page: the unit that escalates and is acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRow {
+    /// Primary key (a UUID v7 as text, made by the caller).
+    pub id: String,
+    /// At most one page per group key is not resolved (a partial unique index).
+    pub group_key: String,
+    /// `triggered`, `acknowledged` or `resolved` ([`PAGE_STATUSES`]).
+    pub status: String,
+    /// The escalation policy it follows now.
+    pub policy: String,
+    pub step: i64,
+    pub round: i64,
+    /// When the escalation timer fires next; kept across restarts.
+    pub next_at_ms: Option<i64>,
+    pub summary: String,
+    pub severity: String,
+    pub service: Option<String>,
+    /// JSON object (kept as text).
+    pub labels: String,
+    pub runbook: Option<String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_ms: Option<i64>,
+    pub resolved_by: Option<String>,
+    pub resolved_ms: Option<i64>,
+    /// 1 when created, one more per write (optimistic concurrency).
+    pub version: i64,
+}
+
+/// A page to write: a new one, or an update of the version the writer read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageWrite {
+    pub row: PageRow,
+    /// `None`: insert a new page (`row.version` must be 1). `Some(v)`: update it only if the
+    /// stored version is `v` (`row.version` must be `v + 1`).
+    pub expected_version: Option<i64>,
+}
+
+/// One paging step (alerts, pages, their events and notifications, settings), all or nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PagingCommit {
+    /// Upserted by fingerprint (of two rows with one fingerprint, the later wins).
+    pub alerts: Vec<AlertRow>,
+    /// Written in this order.
+    pub pages: Vec<PageWrite>,
+    /// Appended in this order; `id` is ignored, the store assigns it.
+    pub events: Vec<EventRow>,
+    /// `id` is ignored; a row whose idempotency key exists already is skipped.
+    pub outbox: Vec<OutboxRow>,
+    /// (key, value) pairs, upserted.
+    pub settings: Vec<(String, String)>,
+}
+
+/// A silence: alerts its matchers match are muted while `starts_ms <= t < ends_ms`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SilenceRow {
+    pub id: String,
+    /// JSON array of matcher texts, for example `["service=\"api\"", "env!=\"dev\""]`.
+    pub matchers: String,
+    pub starts_ms: i64,
+    pub ends_ms: i64,
+    pub created_by: String,
+    pub comment: String,
+    pub created_ms: i64,
+}
+
+/// The last beat of a heartbeat monitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatRow {
+    pub id: String,
+    pub last_ms: i64,
+}
+
+/// Which pages to read: newest first (by `created_ms`, then id).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageQuery {
+    /// Only pages with this status (one of [`PAGE_STATUSES`]).
+    pub status: Option<String>,
     pub limit: i64,
 }
 
@@ -384,10 +592,11 @@ pub trait Store: Send + Sync + 'static {
     async fn restart_pull(&self, slo_id: &str, from_minute: i64, now_ms: i64) -> Result<()>;
 
     async fn alert_states(&self) -> Result<Vec<AlertStateRow>>;
-    /// Upserts alert states, appends events and enqueues notifications in one transaction.
+    /// Upserts alert states, appends events and enqueues notifications in one transaction (a
+    /// notification whose idempotency key exists already is skipped).
     async fn commit_transitions(&self, commit: &TransitionCommit) -> Result<()>;
-    /// Events in id order, at most `query.limit` (none for 0; a negative limit is
-    /// `StoreError::Invalid`).
+    /// Events in id order (of one SLO, of one page, after an id: the filters given), at most
+    /// `query.limit` (none for 0; a negative limit is `StoreError::Invalid`).
     async fn events(&self, query: &EventQuery) -> Result<Vec<EventRow>>;
 
     async fn record_snapshots(&self, rows: &[SnapshotRow]) -> Result<()>;
@@ -410,4 +619,58 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Undelivered notifications.
     async fn outbox_depth(&self) -> Result<u64>;
+
+    /// Writes one paging step in one transaction: upserts the alerts, inserts or updates the
+    /// pages, appends the events, enqueues the notifications (a known idempotency key is
+    /// skipped) and upserts the settings. Returns `Ok(false)` and writes nothing when a page
+    /// cannot be written as asked: an updated page's stored version is not its
+    /// `expected_version` (or it is unknown), a new page's id exists, or a page that is not
+    /// resolved would share its group key with another page that is not resolved (someone else
+    /// paged first: read again and decide again). Arguments that fail the checks (a status
+    /// outside [`PAGE_STATUSES`] or [`ALERT_STATUSES`], a negative step or round, a version that
+    /// is not 1 for a new page or `expected + 1` for an update) are `StoreError::Invalid` and
+    /// write nothing; a row the database refuses (labels that are not JSON) is
+    /// `StoreError::Database` and writes nothing.
+    async fn commit_paging(&self, commit: &PagingCommit) -> Result<bool>;
+    /// The page with this id.
+    async fn page(&self, id: &str) -> Result<Option<PageRow>>;
+    /// The page of this group key that is not resolved (there is at most one).
+    async fn open_page(&self, group_key: &str) -> Result<Option<PageRow>>;
+    /// Pages newest first (by `created_ms`, then id, both descending), of one status or all, at
+    /// most `query.limit`. A status outside [`PAGE_STATUSES`] or a negative limit is
+    /// `StoreError::Invalid`.
+    async fn pages(&self, query: &PageQuery) -> Result<Vec<PageRow>>;
+    /// Triggered pages whose escalation timer is due (`next_at_ms <= now_ms`), the oldest timer
+    /// first (then by id), at most `limit` (a negative limit is `StoreError::Invalid`).
+    async fn due_pages(&self, now_ms: i64, limit: i64) -> Result<Vec<PageRow>>;
+
+    /// The alert with this fingerprint.
+    async fn alert(&self, fingerprint: &str) -> Result<Option<AlertRow>>;
+    /// The alerts that joined a page, by `starts_ms` (then fingerprint).
+    async fn page_alerts(&self, page_id: &str) -> Result<Vec<AlertRow>>;
+    /// Every firing alert (muted ones too), by `starts_ms` (then fingerprint).
+    async fn firing_alerts(&self) -> Result<Vec<AlertRow>>;
+
+    /// Adds a silence. An id in use, or an end before the start, is `StoreError::Invalid`;
+    /// matchers that are not JSON are `StoreError::Database`.
+    async fn put_silence(&self, silence: &SilenceRow) -> Result<()>;
+    /// Every silence (`None`), or those active at `t` (`starts_ms <= t < ends_ms`), by
+    /// `starts_ms` (then id).
+    async fn silences(&self, active_at_ms: Option<i64>) -> Result<Vec<SilenceRow>>;
+    /// Ends a silence at `now_ms` if it ends later (one that has not started yet then starts
+    /// and ends at `now_ms`, as Alertmanager expires a pending silence); one that ended already
+    /// is left as it is. Returns whether the silence exists.
+    async fn expire_silence(&self, id: &str, now_ms: i64) -> Result<bool>;
+
+    /// Records a beat of a heartbeat monitor, keeping the latest time (a late, out of order
+    /// beat does not move it back).
+    async fn beat(&self, id: &str, at_ms: i64) -> Result<()>;
+    /// Every heartbeat monitor that beat at least once, by id.
+    async fn heartbeats(&self) -> Result<Vec<HeartbeatRow>>;
+
+    /// The value stored under a key.
+    async fn setting(&self, key: &str) -> Result<Option<String>>;
+    /// Stores `value` under `key` unless the key has a value, and returns the stored value:
+    /// of callers racing with different values, all get the one that was stored first.
+    async fn init_setting(&self, key: &str, value: &str) -> Result<String>;
 }

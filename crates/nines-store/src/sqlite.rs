@@ -24,10 +24,12 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::{
-    AlertStateRow, CountRow, EventQuery, EventRow, IntakeCommit, OutboxRow, PullCommit, PullState,
-    Result, SeriesState, SloRow, SnapshotRow, Store, StoreError, TransitionCommit,
-    check_bucket_minutes, check_intake, check_limit, check_pull, check_snapshots, database_error,
-    intake_in_key_order, migration_error, pull_counts_in_key_order, states_in_key_order,
+    AlertRow, AlertStateRow, CountRow, EventQuery, EventRow, HeartbeatRow, IntakeCommit, OutboxRow,
+    PageQuery, PageRow, PageWrite, PagingCommit, PullCommit, PullState, Result, SeriesState,
+    SilenceRow, SloRow, SnapshotRow, Store, StoreError, TransitionCommit, check_bucket_minutes,
+    check_intake, check_limit, check_page_status, check_paging, check_pull, check_silence,
+    check_snapshots, database_error, intake_in_key_order, is_unique_violation, migration_error,
+    paging_in_key_order, pull_counts_in_key_order, states_in_key_order,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -109,6 +111,154 @@ async fn add_count(
     Ok(())
 }
 
+/// Appends one event (the store assigns its id).
+async fn append_event(tx: &mut Transaction<'static, Sqlite>, event: &EventRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO events (at_ms, kind, slo_id, page_id, actor, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(event.at_ms)
+    .bind(&event.kind)
+    .bind(&event.slo_id)
+    .bind(&event.page_id)
+    .bind(&event.actor)
+    .bind(&event.payload)
+    .execute(&mut **tx)
+    .await
+    .map_err(database_error)?;
+    Ok(())
+}
+
+/// Enqueues one notification unless its idempotency key is known.
+async fn enqueue(tx: &mut Transaction<'static, Sqlite>, message: &OutboxRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (idempotency_key, channel, payload, created_ms, attempts, \
+         next_attempt_ms, delivered_ms, last_error) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(&message.idempotency_key)
+    .bind(&message.channel)
+    .bind(&message.payload)
+    .bind(message.created_ms)
+    .bind(message.attempts)
+    .bind(message.next_attempt_ms)
+    .bind(message.delivered_ms)
+    .bind(&message.last_error)
+    .execute(&mut **tx)
+    .await
+    .map_err(database_error)?;
+    Ok(())
+}
+
+/// Inserts or updates (compare and set on the version) one page. `Ok(false)` when the page
+/// cannot be written: the stored version is not the expected one, or the id or the open group
+/// key is taken.
+async fn write_page(tx: &mut Transaction<'static, Sqlite>, write: &PageWrite) -> Result<bool> {
+    let page = &write.row;
+    let query = match write.expected_version {
+        None => sqlx::query(
+            "INSERT INTO pages (id, group_key, status, policy, step, round, next_at_ms, summary, \
+             severity, service, labels, runbook, created_ms, updated_ms, acknowledged_by, \
+             acknowledged_ms, resolved_by, resolved_ms, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19)",
+        ),
+        Some(_) => sqlx::query(
+            "UPDATE pages SET group_key = $2, status = $3, policy = $4, step = $5, round = $6, \
+             next_at_ms = $7, summary = $8, severity = $9, service = $10, labels = $11, \
+             runbook = $12, created_ms = $13, updated_ms = $14, acknowledged_by = $15, \
+             acknowledged_ms = $16, resolved_by = $17, resolved_ms = $18, version = $19 \
+             WHERE id = $1 AND version = $20",
+        ),
+    };
+    let query = query
+        .bind(&page.id)
+        .bind(&page.group_key)
+        .bind(&page.status)
+        .bind(&page.policy)
+        .bind(page.step)
+        .bind(page.round)
+        .bind(page.next_at_ms)
+        .bind(&page.summary)
+        .bind(&page.severity)
+        .bind(&page.service)
+        .bind(&page.labels)
+        .bind(&page.runbook)
+        .bind(page.created_ms)
+        .bind(page.updated_ms)
+        .bind(&page.acknowledged_by)
+        .bind(page.acknowledged_ms)
+        .bind(&page.resolved_by)
+        .bind(page.resolved_ms)
+        .bind(page.version);
+    let query = match write.expected_version {
+        None => query,
+        Some(expected_version) => query.bind(expected_version),
+    };
+    let written = query.execute(&mut **tx).await;
+    match written {
+        Ok(done) => Ok(done.rows_affected() == 1),
+        Err(err) if is_unique_violation(&err) => Ok(false),
+        Err(err) => Err(database_error(err)),
+    }
+}
+
+/// Inserts or replaces one alert by fingerprint.
+async fn upsert_alert(tx: &mut Transaction<'static, Sqlite>, alert: &AlertRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO alerts (fingerprint, source, status, summary, severity, labels, \
+         annotations, starts_ms, ends_ms, updated_ms, page_id, muted_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (fingerprint) DO UPDATE SET source = excluded.source, \
+         status = excluded.status, summary = excluded.summary, severity = excluded.severity, \
+         labels = excluded.labels, annotations = excluded.annotations, \
+         starts_ms = excluded.starts_ms, ends_ms = excluded.ends_ms, \
+         updated_ms = excluded.updated_ms, page_id = excluded.page_id, \
+         muted_by = excluded.muted_by",
+    )
+    .bind(&alert.fingerprint)
+    .bind(&alert.source)
+    .bind(&alert.status)
+    .bind(&alert.summary)
+    .bind(&alert.severity)
+    .bind(&alert.labels)
+    .bind(&alert.annotations)
+    .bind(alert.starts_ms)
+    .bind(alert.ends_ms)
+    .bind(alert.updated_ms)
+    .bind(&alert.page_id)
+    .bind(&alert.muted_by)
+    .execute(&mut **tx)
+    .await
+    .map_err(database_error)?;
+    Ok(())
+}
+
+/// The columns of a page, in the order of [`PageRow`].
+macro_rules! page_columns {
+    () => {
+        "id, group_key, status, policy, step, round, next_at_ms, summary, \
+     severity, service, labels, runbook, created_ms, updated_ms, acknowledged_by, \
+     acknowledged_ms, resolved_by, resolved_ms, version"
+    };
+}
+
+/// The columns of an alert, in the order of [`AlertRow`].
+macro_rules! alert_columns {
+    () => {
+        "fingerprint, source, status, summary, severity, labels, \
+     annotations, starts_ms, ends_ms, updated_ms, page_id, muted_by"
+    };
+}
+
+/// The columns of a silence, in the order of [`SilenceRow`].
+macro_rules! silence_columns {
+    () => {
+        "id, matchers, starts_ms, ends_ms, created_by, comment, created_ms"
+    };
+}
+
 fn slo_from_row(row: &SqliteRow) -> sqlx::Result<SloRow> {
     Ok(SloRow {
         id: row.try_get("id")?,
@@ -161,6 +311,7 @@ fn event_from_row(row: &SqliteRow) -> sqlx::Result<EventRow> {
         at_ms: row.try_get("at_ms")?,
         kind: row.try_get("kind")?,
         slo_id: row.try_get("slo_id")?,
+        page_id: row.try_get("page_id")?,
         actor: row.try_get("actor")?,
         payload: row.try_get("payload")?,
     })
@@ -189,6 +340,66 @@ fn snapshot_from_row(row: &SqliteRow) -> sqlx::Result<SnapshotRow> {
         bad: row.try_get("bad")?,
         total: row.try_get("total")?,
         burn_rate_1h: row.try_get("burn_rate_1h")?,
+    })
+}
+
+fn page_from_row(row: &SqliteRow) -> sqlx::Result<PageRow> {
+    Ok(PageRow {
+        id: row.try_get("id")?,
+        group_key: row.try_get("group_key")?,
+        status: row.try_get("status")?,
+        policy: row.try_get("policy")?,
+        step: row.try_get("step")?,
+        round: row.try_get("round")?,
+        next_at_ms: row.try_get("next_at_ms")?,
+        summary: row.try_get("summary")?,
+        severity: row.try_get("severity")?,
+        service: row.try_get("service")?,
+        labels: row.try_get("labels")?,
+        runbook: row.try_get("runbook")?,
+        created_ms: row.try_get("created_ms")?,
+        updated_ms: row.try_get("updated_ms")?,
+        acknowledged_by: row.try_get("acknowledged_by")?,
+        acknowledged_ms: row.try_get("acknowledged_ms")?,
+        resolved_by: row.try_get("resolved_by")?,
+        resolved_ms: row.try_get("resolved_ms")?,
+        version: row.try_get("version")?,
+    })
+}
+
+fn alert_from_row(row: &SqliteRow) -> sqlx::Result<AlertRow> {
+    Ok(AlertRow {
+        fingerprint: row.try_get("fingerprint")?,
+        source: row.try_get("source")?,
+        status: row.try_get("status")?,
+        summary: row.try_get("summary")?,
+        severity: row.try_get("severity")?,
+        labels: row.try_get("labels")?,
+        annotations: row.try_get("annotations")?,
+        starts_ms: row.try_get("starts_ms")?,
+        ends_ms: row.try_get("ends_ms")?,
+        updated_ms: row.try_get("updated_ms")?,
+        page_id: row.try_get("page_id")?,
+        muted_by: row.try_get("muted_by")?,
+    })
+}
+
+fn silence_from_row(row: &SqliteRow) -> sqlx::Result<SilenceRow> {
+    Ok(SilenceRow {
+        id: row.try_get("id")?,
+        matchers: row.try_get("matchers")?,
+        starts_ms: row.try_get("starts_ms")?,
+        ends_ms: row.try_get("ends_ms")?,
+        created_by: row.try_get("created_by")?,
+        comment: row.try_get("comment")?,
+        created_ms: row.try_get("created_ms")?,
+    })
+}
+
+fn heartbeat_from_row(row: &SqliteRow) -> sqlx::Result<HeartbeatRow> {
+    Ok(HeartbeatRow {
+        id: row.try_get("id")?,
+        last_ms: row.try_get("last_ms")?,
     })
 }
 
@@ -448,37 +659,10 @@ impl Store for SqliteStore {
             .map_err(database_error)?;
         }
         for event in &commit.events {
-            sqlx::query(
-                "INSERT INTO events (at_ms, kind, slo_id, actor, payload) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(event.at_ms)
-            .bind(&event.kind)
-            .bind(&event.slo_id)
-            .bind(&event.actor)
-            .bind(&event.payload)
-            .execute(&mut *tx)
-            .await
-            .map_err(database_error)?;
+            append_event(&mut tx, event).await?;
         }
         for message in &commit.outbox {
-            sqlx::query(
-                "INSERT INTO outbox (idempotency_key, channel, payload, created_ms, attempts, \
-                 next_attempt_ms, delivered_ms, last_error) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (idempotency_key) DO NOTHING",
-            )
-            .bind(&message.idempotency_key)
-            .bind(&message.channel)
-            .bind(&message.payload)
-            .bind(message.created_ms)
-            .bind(message.attempts)
-            .bind(message.next_attempt_ms)
-            .bind(message.delivered_ms)
-            .bind(&message.last_error)
-            .execute(&mut *tx)
-            .await
-            .map_err(database_error)?;
+            enqueue(&mut tx, message).await?;
         }
         tx.commit().await.map_err(database_error)
     }
@@ -486,11 +670,13 @@ impl Store for SqliteStore {
     async fn events(&self, query: &EventQuery) -> Result<Vec<EventRow>> {
         check_limit(query.limit)?;
         let rows = sqlx::query(
-            "SELECT id, at_ms, kind, slo_id, actor, payload FROM events \
-             WHERE ($1 IS NULL OR slo_id = $1) AND ($2 IS NULL OR id > $2) \
-             ORDER BY id LIMIT $3",
+            "SELECT id, at_ms, kind, slo_id, page_id, actor, payload FROM events \
+             WHERE ($1 IS NULL OR slo_id = $1) AND ($2 IS NULL OR page_id = $2) \
+             AND ($3 IS NULL OR id > $3) \
+             ORDER BY id LIMIT $4",
         )
         .bind(&query.slo_id)
+        .bind(&query.page_id)
         .bind(query.after_id)
         .bind(query.limit)
         .fetch_all(&self.pool)
@@ -604,6 +790,269 @@ impl Store for SqliteStore {
                 .try_get("depth")
                 .map_err(database_error)?;
         Ok(u64::try_from(depth).unwrap_or(0))
+    }
+
+    async fn commit_paging(&self, commit: &PagingCommit) -> Result<bool> {
+        check_paging(commit)?;
+        let (alerts, outbox, settings) = paging_in_key_order(commit);
+        // The write lock is held from the first statement: versions compared here cannot move
+        // before the commit.
+        let mut tx = self.begin_write().await?;
+        for write in &commit.pages {
+            if !write_page(&mut tx, write).await? {
+                tx.rollback().await.map_err(database_error)?;
+                return Ok(false);
+            }
+        }
+        for alert in alerts {
+            upsert_alert(&mut tx, alert).await?;
+        }
+        for event in &commit.events {
+            append_event(&mut tx, event).await?;
+        }
+        for message in outbox {
+            enqueue(&mut tx, message).await?;
+        }
+        for (key, value) in settings {
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        }
+        tx.commit().await.map_err(database_error)?;
+        Ok(true)
+    }
+
+    async fn page(&self, id: &str) -> Result<Option<PageRow>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            page_columns!(),
+            " FROM pages WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database_error)?;
+        row.as_ref()
+            .map(page_from_row)
+            .transpose()
+            .map_err(database_error)
+    }
+
+    async fn open_page(&self, group_key: &str) -> Result<Option<PageRow>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            page_columns!(),
+            " FROM pages WHERE group_key = $1 AND status <> 'resolved'"
+        ))
+        .bind(group_key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database_error)?;
+        row.as_ref()
+            .map(page_from_row)
+            .transpose()
+            .map_err(database_error)
+    }
+
+    async fn pages(&self, query: &PageQuery) -> Result<Vec<PageRow>> {
+        check_limit(query.limit)?;
+        if let Some(status) = &query.status {
+            check_page_status("status of a page query", status)?;
+        }
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            page_columns!(),
+            " FROM pages WHERE ($1 IS NULL OR status = $1) \
+             ORDER BY created_ms DESC, id DESC LIMIT $2"
+        ))
+        .bind(&query.status)
+        .bind(query.limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        decode_all(rows, page_from_row)
+    }
+
+    async fn due_pages(&self, now_ms: i64, limit: i64) -> Result<Vec<PageRow>> {
+        check_limit(limit)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            page_columns!(),
+            " FROM pages \
+             WHERE status = 'triggered' AND next_at_ms <= $1 \
+             ORDER BY next_at_ms, id LIMIT $2"
+        ))
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        decode_all(rows, page_from_row)
+    }
+
+    async fn alert(&self, fingerprint: &str) -> Result<Option<AlertRow>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            alert_columns!(),
+            " FROM alerts WHERE fingerprint = $1"
+        ))
+        .bind(fingerprint)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database_error)?;
+        row.as_ref()
+            .map(alert_from_row)
+            .transpose()
+            .map_err(database_error)
+    }
+
+    async fn page_alerts(&self, page_id: &str) -> Result<Vec<AlertRow>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            alert_columns!(),
+            " FROM alerts WHERE page_id = $1 \
+             ORDER BY starts_ms, fingerprint"
+        ))
+        .bind(page_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        decode_all(rows, alert_from_row)
+    }
+
+    async fn firing_alerts(&self) -> Result<Vec<AlertRow>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            alert_columns!(),
+            " FROM alerts WHERE status = 'firing' \
+             ORDER BY starts_ms, fingerprint"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        decode_all(rows, alert_from_row)
+    }
+
+    async fn put_silence(&self, silence: &SilenceRow) -> Result<()> {
+        check_silence(silence)?;
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO silences (id, matchers, starts_ms, ends_ms, created_by, comment, \
+             created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&silence.id)
+        .bind(&silence.matchers)
+        .bind(silence.starts_ms)
+        .bind(silence.ends_ms)
+        .bind(&silence.created_by)
+        .bind(&silence.comment)
+        .bind(silence.created_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(StoreError::Invalid(format!(
+                "a silence with id {:?} exists",
+                silence.id
+            )));
+        }
+        tx.commit().await.map_err(database_error)
+    }
+
+    async fn silences(&self, active_at_ms: Option<i64>) -> Result<Vec<SilenceRow>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            silence_columns!(),
+            " FROM silences \
+             WHERE $1 IS NULL OR (starts_ms <= $1 AND $1 < ends_ms) \
+             ORDER BY starts_ms, id"
+        ))
+        .bind(active_at_ms)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        decode_all(rows, silence_from_row)
+    }
+
+    async fn expire_silence(&self, id: &str, now_ms: i64) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        // Assignments read the old values, so both CASEs see the stored ends_ms.
+        let found = sqlx::query(
+            "UPDATE silences SET \
+             starts_ms = CASE WHEN ends_ms > $2 AND starts_ms > $2 THEN $2 ELSE starts_ms END, \
+             ends_ms = CASE WHEN ends_ms > $2 THEN $2 ELSE ends_ms END \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?
+        .rows_affected();
+        tx.commit().await.map_err(database_error)?;
+        Ok(found == 1)
+    }
+
+    async fn beat(&self, id: &str, at_ms: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO heartbeats (id, last_ms) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET last_ms = MAX(last_ms, excluded.last_ms)",
+        )
+        .bind(id)
+        .bind(at_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?;
+        tx.commit().await.map_err(database_error)
+    }
+
+    async fn heartbeats(&self) -> Result<Vec<HeartbeatRow>> {
+        let rows = sqlx::query("SELECT id, last_ms FROM heartbeats ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database_error)?;
+        decode_all(rows, heartbeat_from_row)
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database_error)?;
+        row.map(|row| row.try_get("value"))
+            .transpose()
+            .map_err(database_error)
+    }
+
+    async fn init_setting(&self, key: &str, value: &str) -> Result<String> {
+        // Insert and read under one write lock: the value read is the one stored first.
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?;
+        let stored: String = sqlx::query("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(database_error)?
+            .try_get("value")
+            .map_err(database_error)?;
+        tx.commit().await.map_err(database_error)?;
+        Ok(stored)
     }
 }
 

@@ -14,6 +14,7 @@ conformance!(
 fn all_events() -> EventQuery {
     EventQuery {
         slo_id: None,
+        page_id: None,
         after_id: None,
         limit: 1_000,
     }
