@@ -33,6 +33,7 @@ use crate::yaml::{join_index, join_key};
 use crate::{LoadContext, SourceDoc, datasource};
 
 pub(crate) use checks::finish;
+pub use checks::{COVERAGE_WEEKS, HEALTH_WEEKS};
 
 /// Most extra rounds an escalation policy may make (`repeat`).
 pub const MAX_REPEAT: u32 = 10;
