@@ -22,6 +22,14 @@ use tokio::task::JoinSet;
 
 use crate::evaluator::{Notice, PairRates};
 
+pub mod email;
+pub mod page;
+pub mod pagerduty;
+pub mod slack;
+pub mod templates;
+
+pub use page::{PageAlert, PageEvent, PageLinks, PageNotice, PageRecipient, page_outbox_row};
+
 /// The `version` of every webhook payload.
 pub const PAYLOAD_VERSION: &str = "nines.v1";
 pub const IDEMPOTENCY_KEY_HEADER: &str = "x-nines-idempotency-key";
@@ -45,22 +53,101 @@ const BARRIER_GRACE_MS: i64 = 5 * 60 * 1000;
 // ---------------------------------------------------------------------------------------------
 // Outbox rows and payloads (pure)
 
-/// One outbox row per channel that takes the notice's severity (a channel with no severities
-/// takes all), due at `now_ms`. The idempotency key is the same for the same transition and
-/// channel, so writing the rows again is a no-op in the store.
+/// One outbox row per channel that takes SLO alert notices (`alerts: true`) and the notice's
+/// severity (a channel with no severities takes all), due at `now_ms`, in the channel's format.
+/// An email channel without `to` addresses is skipped. The idempotency key is the same for the
+/// same transition and channel, so writing the rows again is a no-op in the store.
+///
+/// A channel template that fails to render does not lose the notice: the row is written with
+/// the default templates and its `last_error` names the channel and the template.
 pub fn outbox_rows(notice: &Notice, channels: &[Channel], now_ms: i64) -> Vec<OutboxRow> {
     let mut rows = Vec::new();
+    let mut alert_context = None;
     for channel in channels {
+        if !channel.alerts {
+            continue;
+        }
         if !channel.severities.is_empty() && !channel.severities.contains(&notice.severity) {
             continue;
         }
+        if let ChannelKind::Email { to, .. } = &channel.kind
+            && to.is_empty()
+        {
+            continue;
+        }
         let idempotency_key = idempotency_key(notice, &channel.id);
+        let context = alert_context.get_or_insert_with(|| templates::alert_context(notice));
+        let mut template_error = None;
+        let mut rendered = || match templates::render(channel, context) {
+            Ok(rendered) => rendered,
+            Err(err) => {
+                tracing::error!(channel = %channel.id, slo = %notice.slo_id, error = %err, "notification template failed; the default is used");
+                template_error = Some(format!("{err}; sent with the default template"));
+                templates::render_defaults(context)
+            }
+        };
         let payload = match &channel.kind {
             ChannelKind::Webhook { .. } => {
                 serde_json::to_string(&webhook_payload(notice, &idempotency_key))
             }
             ChannelKind::Alertmanager { .. } => {
                 serde_json::to_string(&[alertmanager_alert(notice)])
+            }
+            ChannelKind::Slack { .. } => {
+                let rendered = rendered();
+                let labels = notice_labels(notice);
+                let buttons: Vec<slack::Button> = notice
+                    .runbook
+                    .iter()
+                    .map(|url| slack::Button::plain("Runbook", url))
+                    .collect();
+                serde_json::to_string(&slack::message(&rendered, None, &labels, &buttons))
+            }
+            ChannelKind::Email { to, .. } => {
+                let rendered = rendered();
+                serde_json::to_string(&email::EmailPayload {
+                    to: to.clone(),
+                    subject: rendered.title,
+                    text: rendered.text,
+                })
+            }
+            ChannelKind::PagerDuty { .. } => {
+                let dedup_key = format!("nines:{}:{}", notice.slo_id, notice.kind.name());
+                let event = match notice.change {
+                    Change::Fired => {
+                        let rendered = rendered();
+                        let details = serde_json::json!({
+                            "text": rendered.text,
+                            "slo": notice.slo_id,
+                            "slo_name": notice.slo_name,
+                            "objective": notice.objective,
+                            "sli": notice.sli.and_then(finite),
+                            "budget_remaining_share": finite(notice.budget_remaining_share),
+                            "labels": notice_labels(notice),
+                        });
+                        pagerduty::trigger(pagerduty::Trigger {
+                            dedup_key: &dedup_key,
+                            rendered: &rendered,
+                            severity: pagerduty::severity(notice.severity.name()),
+                            timestamp: &notice.at.to_string(),
+                            component: Some(&notice.service),
+                            group: notice.owner.as_deref(),
+                            class: Some(notice.kind.name()),
+                            details,
+                            links: notice
+                                .runbook
+                                .iter()
+                                .map(|url| slack::Button::plain("Runbook", url))
+                                .collect(),
+                        })
+                    }
+                    // A superseded ticket resolves; the page fires its own trigger right after
+                    // (same stream, so in that order).
+                    Change::Resolved | Change::Superseded => {
+                        pagerduty::follow_up("resolve", &dedup_key)
+                    }
+                };
+                serde_json::to_string(&event)
             }
         };
         let payload = match payload {
@@ -80,7 +167,7 @@ pub fn outbox_rows(notice: &Notice, channels: &[Channel], now_ms: i64) -> Vec<Ou
             attempts: 0,
             next_attempt_ms: now_ms,
             delivered_ms: None,
-            last_error: None,
+            last_error: template_error,
         });
     }
     rows
@@ -503,6 +590,15 @@ enum Target {
     Alertmanager {
         alerts_url: String,
     },
+    /// The incoming-webhook URL (a secret, from the environment).
+    Slack {
+        url: String,
+    },
+    Email(email::EmailTarget),
+    PagerDuty {
+        url: String,
+        routing_key: String,
+    },
 }
 
 /// A failed message of one alert on one channel: later messages of that alert wait until it is
@@ -550,35 +646,70 @@ impl Deliverer {
             let target = match &channel.kind {
                 ChannelKind::Webhook { url, secret_env } => {
                     check_url(&channel.id, url, &mut problems);
-                    let secret = match secret_env {
-                        None => None,
-                        Some(name) => match env.get(name) {
-                            Some(secret) if !secret.is_empty() => Some(secret.as_bytes().to_vec()),
-                            Some(_) => {
-                                problems.push(format!(
-                                    "channel {:?}: secret environment variable {name} is empty",
-                                    channel.id
-                                ));
-                                None
-                            }
-                            None => {
-                                problems.push(format!(
-                                    "channel {:?}: secret environment variable {name} is not set",
-                                    channel.id
-                                ));
-                                None
-                            }
-                        },
-                    };
+                    let secret = secret_env.as_ref().and_then(|name| {
+                        secret_from(env, &channel.id, "secret", name, &mut problems)
+                    });
                     Target::Webhook {
                         url: url.clone(),
-                        secret,
+                        secret: secret.map(String::into_bytes),
                     }
                 }
                 ChannelKind::Alertmanager { url } => {
                     check_url(&channel.id, url, &mut problems);
                     Target::Alertmanager {
                         alerts_url: format!("{}/api/v2/alerts", url.trim_end_matches('/')),
+                    }
+                }
+                ChannelKind::Slack { url_env } => {
+                    let Some(url) =
+                        secret_from(env, &channel.id, "webhook URL", url_env, &mut problems)
+                    else {
+                        continue;
+                    };
+                    // The URL is a secret: named by its variable, never printed.
+                    match reqwest::Url::parse(&url) {
+                        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
+                        _ => {
+                            problems.push(format!(
+                                "channel {:?}: the value of {url_env} is not an http(s) URL",
+                                channel.id
+                            ));
+                            continue;
+                        }
+                    }
+                    Target::Slack { url }
+                }
+                ChannelKind::Email { smtp, from, to } => {
+                    match email::EmailTarget::new(
+                        &channel.id,
+                        smtp,
+                        from,
+                        to,
+                        env,
+                        settings.request_timeout,
+                        &mut problems,
+                    ) {
+                        Some(target) => Target::Email(target),
+                        None => continue,
+                    }
+                }
+                ChannelKind::PagerDuty {
+                    routing_key_env,
+                    url,
+                } => {
+                    check_url(&channel.id, url, &mut problems);
+                    let Some(routing_key) = secret_from(
+                        env,
+                        &channel.id,
+                        "routing key",
+                        routing_key_env,
+                        &mut problems,
+                    ) else {
+                        continue;
+                    };
+                    Target::PagerDuty {
+                        url: url.clone(),
+                        routing_key,
                     }
                 }
             };
@@ -868,6 +999,31 @@ impl Deliverer {
     }
 }
 
+/// The value of a channel's secret environment variable; a missing or empty one is a problem.
+fn secret_from(
+    env: &HashMap<String, String>,
+    channel: &str,
+    what: &str,
+    name: &str,
+    problems: &mut Vec<String>,
+) -> Option<String> {
+    match env.get(name) {
+        Some(value) if !value.is_empty() => Some(value.clone()),
+        Some(_) => {
+            problems.push(format!(
+                "channel {channel:?}: {what} environment variable {name} is empty"
+            ));
+            None
+        }
+        None => {
+            problems.push(format!(
+                "channel {channel:?}: {what} environment variable {name} is not set"
+            ));
+            None
+        }
+    }
+}
+
 fn check_url(channel: &str, url: &str, problems: &mut Vec<String>) {
     match reqwest::Url::parse(url) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
@@ -879,18 +1035,31 @@ fn check_url(channel: &str, url: &str, problems: &mut Vec<String>) {
     }
 }
 
-/// The alert a message is about, from its idempotency key (`{slo}:{kind}:{severity}` before
-/// `:{change}:{at_ms}:{channel}`; the SLO id may hold `:`, the change and time do not).
+/// The alert or page a message is about, from its idempotency key: `{slo}:{kind}` of an alert
+/// key `{slo}:{kind}:{severity}:{change}:{at_ms}:{channel}` (both severities of one alert share
+/// a stream: a superseded ticket's resolve goes before the page's trigger, which matters where
+/// they share an incident, as on PagerDuty), `page:{page_id}` of a page key
+/// `page:{page_id}:{event}:{round}:{step}:{person}:{at_ms}:{channel}`. The SLO id may hold `:`;
+/// the fields after it are told apart by their values.
 fn stream_of(row: &OutboxRow) -> String {
     let key = &row.idempotency_key;
     let without_channel = key
         .strip_suffix(row.channel.as_str())
         .and_then(|rest| rest.strip_suffix(':'))
         .unwrap_or(key);
-    let mut parts = without_channel.rsplitn(3, ':');
+    let mut parts = without_channel.rsplitn(5, ':');
     let _at_ms = parts.next();
-    let _change = parts.next();
-    parts.next().unwrap_or(without_channel).to_string()
+    let change = parts.next();
+    let severity = parts.next();
+    let kind = parts.next();
+    let slo = parts.next();
+    let is_alert_key = matches!(change, Some("fired" | "resolved" | "superseded"))
+        && matches!(severity, Some("page" | "ticket"))
+        && matches!(kind, Some("burn_rate" | "no_data"));
+    match (is_alert_key, slo, kind) {
+        (true, Some(slo), Some(kind)) => format!("{slo}:{kind}"),
+        _ => page::page_stream(without_channel).unwrap_or_else(|| without_channel.to_string()),
+    }
 }
 
 /// One HTTP attempt; `Err` holds the text for `last_error`.
@@ -901,25 +1070,37 @@ async fn attempt(
     now_ms: i64,
     timeout: Duration,
 ) -> Result<(), String> {
-    let request = match target {
+    let json_post = |url: &str| {
+        client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(IDEMPOTENCY_KEY_HEADER, &row.idempotency_key)
+    };
+    let (request, body) = match target {
         Target::Webhook { url, secret } => {
-            let mut request = client
-                .post(url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .header(IDEMPOTENCY_KEY_HEADER, &row.idempotency_key);
+            let mut request = json_post(url);
             if let Some(secret) = secret {
                 request = request
                     .header(SIGNATURE_HEADER, signature(secret, row.payload.as_bytes()))
                     .header(TIMESTAMP_HEADER, (now_ms.div_euclid(1000)).to_string());
             }
-            request
+            (request, row.payload.clone())
         }
-        Target::Alertmanager { alerts_url } => client
-            .post(alerts_url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(IDEMPOTENCY_KEY_HEADER, &row.idempotency_key),
+        Target::Alertmanager { alerts_url } => (json_post(alerts_url), row.payload.clone()),
+        Target::Slack { url } => (json_post(url), row.payload.clone()),
+        Target::PagerDuty { url, routing_key } => (
+            json_post(url),
+            pagerduty::with_routing_key(&row.payload, routing_key)?,
+        ),
+        // lettre's timeout is per command: the whole exchange is bounded here.
+        Target::Email(email) => {
+            return match tokio::time::timeout(timeout, email.send(row)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(format!("timed out after {timeout:?}")),
+            };
+        }
     };
-    let mut response = match request.body(row.payload.clone()).send().await {
+    let mut response = match request.body(body).send().await {
         Ok(response) => response,
         Err(err) if err.is_timeout() => return Err(format!("timed out after {timeout:?}")),
         Err(err) => return Err(error_chain(&err)),
@@ -938,11 +1119,15 @@ async fn attempt(
     body.truncate(ERROR_BODY_LIMIT);
     let body = String::from_utf8_lossy(&body);
     let body = body.trim();
-    if body.is_empty() {
-        Err(format!("http status {status}"))
+    let mut error = if body.is_empty() {
+        format!("http status {status}")
     } else {
-        Err(format!("http status {status}: {body}"))
+        format!("http status {status}: {body}")
+    };
+    if matches!(target, Target::PagerDuty { .. }) && status == reqwest::StatusCode::BAD_REQUEST {
+        error.push_str(" (PagerDuty refused the event as invalid; retried with backoff)");
     }
+    Err(error)
 }
 
 /// An error with its causes (`reqwest` keeps the useful part, such as "connection refused", in

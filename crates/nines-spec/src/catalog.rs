@@ -237,9 +237,44 @@ pub enum BudgetAction {
 pub struct Channel {
     pub id: String,
     pub kind: ChannelKind,
-    /// Only alerts of these severities (both when empty).
+    /// Only SLO alerts of these severities (both when empty). Pages are addressed to a channel
+    /// by the pager (a person's contact, a policy target) and are not filtered here.
     pub severities: Vec<nines_core::Severity>,
+    /// Whether SLO alert notices go to this channel (default true); `false`: only pages
+    /// addressed to it.
+    pub alerts: bool,
+    /// Custom templates (minijinja sources, checked for syntax at load); `None` takes the
+    /// default.
+    pub templates: ChannelTemplates,
     pub origin: Origin,
+}
+
+impl Channel {
+    /// The environment variables this channel reads its secrets from when the server starts.
+    pub fn secret_envs(&self) -> Vec<&str> {
+        match &self.kind {
+            ChannelKind::Webhook { secret_env, .. } => {
+                secret_env.iter().map(String::as_str).collect()
+            }
+            ChannelKind::Alertmanager { .. } => Vec::new(),
+            ChannelKind::Slack { url_env } => vec![url_env.as_str()],
+            ChannelKind::Email { smtp, .. } => {
+                smtp.password_env.iter().map(String::as_str).collect()
+            }
+            ChannelKind::PagerDuty {
+                routing_key_env, ..
+            } => vec![routing_key_env.as_str()],
+        }
+    }
+}
+
+/// The minijinja sources of a channel's message parts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelTemplates {
+    /// One line: Slack header, email subject, PagerDuty summary, webhook `title`.
+    pub title: Option<String>,
+    /// The body: Slack section (mrkdwn), email text, PagerDuty `custom_details.text`.
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -252,6 +287,62 @@ pub enum ChannelKind {
     },
     /// Alertmanager's `/api/v2/alerts` at `url` (its base URL).
     Alertmanager { url: String },
+    /// A Slack incoming webhook; its URL is a secret, read from `url_env` at start.
+    Slack { url_env: String },
+    /// Email over SMTP.
+    Email {
+        smtp: SmtpSettings,
+        /// The sender mailbox, e.g. `nines <nines@example.com>`.
+        from: String,
+        /// Recipients of SLO alert notices (none: the channel takes no alert notices); pages
+        /// go to the contact address of the person paged.
+        to: Vec<String>,
+    },
+    /// PagerDuty Events API v2; the routing key is read from `routing_key_env` at start and
+    /// never stored.
+    PagerDuty {
+        routing_key_env: String,
+        /// The enqueue endpoint ([`PAGERDUTY_EVENTS_URL`] by default).
+        url: String,
+    },
+}
+
+impl ChannelKind {
+    /// `webhook`, `alertmanager`, `slack`, `email` or `pagerduty` (the `type` in files).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ChannelKind::Webhook { .. } => "webhook",
+            ChannelKind::Alertmanager { .. } => "alertmanager",
+            ChannelKind::Slack { .. } => "slack",
+            ChannelKind::Email { .. } => "email",
+            ChannelKind::PagerDuty { .. } => "pagerduty",
+        }
+    }
+}
+
+/// PagerDuty's Events API v2 enqueue endpoint, the default `url` of a pagerduty channel.
+pub const PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+
+/// How an email channel reaches its SMTP server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    pub host: String,
+    /// 587 by default.
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    /// The password's environment variable (read at start), with `username`.
+    pub password_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, which is required (the default, port 587).
+    StartTls,
+    /// TLS from the first byte (implicit TLS, port 465).
+    Tls,
+    /// No encryption (a relay on the same host or network only).
+    None,
 }
 
 /// Where SLI data is pulled from.

@@ -18,8 +18,8 @@ use yaml_serde::Value;
 
 use crate::catalog::{
     AlertMeta, AlertingMeta, BudgetAction, BudgetPolicy, BudgetPolicyRule, Channel, ChannelKind,
-    Format, Origin, Probe, PrometheusSource, Service, Sli, SloDef, SloId, Source, SourceAuth,
-    SourceKind,
+    ChannelTemplates, Format, Origin, Probe, PrometheusSource, Service, Sli, SloDef, SloId,
+    SmtpSettings, SmtpTls, Source, SourceAuth, SourceKind,
 };
 use crate::yaml::{join_index, join_key};
 use crate::{LoadContext, SourceDoc, datasource, oncall, promql};
@@ -125,11 +125,52 @@ struct RawChannel {
     id: String,
     #[serde(rename = "type")]
     kind: String,
-    url: String,
+    #[serde(default)]
+    url: Option<String>,
     #[serde(default)]
     secret_env: Option<String>,
     #[serde(default)]
     severities: Vec<String>,
+    #[serde(default)]
+    alerts: Option<bool>,
+    #[serde(default)]
+    templates: Option<RawChannelTemplates>,
+    /// slack
+    #[serde(default)]
+    url_env: Option<String>,
+    /// email
+    #[serde(default)]
+    smtp: Option<RawSmtp>,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<Vec<String>>,
+    /// pagerduty
+    #[serde(default)]
+    routing_key_env: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannelTemplates {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    host: String,
+    #[serde(default)]
+    port: Option<u16>,
+    #[serde(default)]
+    tls: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password_env: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -387,57 +428,124 @@ fn http_url(text: &str) -> bool {
     (text.starts_with("http://") || text.starts_with("https://")) && text.len() > "https://".len()
 }
 
+/// One item of `channels:`. Each kind takes its own fields; a field of another kind, a missing
+/// one or a template that does not parse is a located error, and the channel is left out.
 fn read_channel(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadContext) {
     let Some(raw) = doc.decode::<RawChannel>(value, path, &mut context.report) else {
         return;
     };
-    let mut ok = true;
+    let field = |name: &str| join_key(path, name);
+    // (field path, message) of every problem, reported together at the end.
+    let mut problems: Vec<(String, String)> = Vec::new();
     if context
         .catalog
         .channels
         .iter()
         .any(|channel| channel.id == raw.id)
     {
-        context.report.push(doc.error(
-            &join_key(path, "id"),
-            format!("duplicate channel id {:?}", raw.id),
-        ));
-        ok = false;
+        problems.push((field("id"), format!("duplicate channel id {:?}", raw.id)));
     }
-    if !http_url(&raw.url) {
-        context.report.push(doc.error(
-            &join_key(path, "url"),
-            format!("{:?} is not an http(s) URL", raw.url),
-        ));
-        ok = false;
-    }
-    let kind = match raw.kind.as_str() {
-        "webhook" => Some(ChannelKind::Webhook {
-            url: raw.url.clone(),
-            secret_env: raw.secret_env.clone(),
-        }),
-        "alertmanager" => {
-            if raw.secret_env.is_some() {
-                context.report.push(doc.error(
-                    &join_key(path, "secret_env"),
-                    "alertmanager channels take no secret",
-                ));
-                ok = false;
-            }
-            Some(ChannelKind::Alertmanager {
-                url: raw.url.clone(),
-            })
-        }
+
+    // Which optional fields each kind takes (besides id, type, severities, alerts, templates).
+    let given: [(&str, bool); 7] = [
+        ("url", raw.url.is_some()),
+        ("secret_env", raw.secret_env.is_some()),
+        ("url_env", raw.url_env.is_some()),
+        ("smtp", raw.smtp.is_some()),
+        ("from", raw.from.is_some()),
+        ("to", raw.to.is_some()),
+        ("routing_key_env", raw.routing_key_env.is_some()),
+    ];
+    let takes: &[&str] = match raw.kind.as_str() {
+        "webhook" => &["url", "secret_env"],
+        "alertmanager" => &["url"],
+        "slack" => &["url_env"],
+        "email" => &["smtp", "from", "to"],
+        "pagerduty" => &["routing_key_env", "url"],
         other => {
-            let message =
-                format!("unknown channel type {other:?}: expected webhook or alertmanager");
-            context
-                .report
-                .push(doc.error(&join_key(path, "type"), message));
-            None
+            problems.push((
+                field("type"),
+                format!(
+                    "unknown channel type {other:?}: expected webhook, alertmanager, slack, email or pagerduty"
+                ),
+            ));
+            &[]
         }
     };
+    if !takes.is_empty() {
+        for (name, present) in given {
+            if present && !takes.contains(&name) {
+                let hint = match (raw.kind.as_str(), name) {
+                    ("slack", "url") => {
+                        " (the incoming-webhook URL is a secret: name its environment variable in url_env)"
+                    }
+                    ("pagerduty", "secret_env") => " (the routing key comes from routing_key_env)",
+                    _ => "",
+                };
+                problems.push((
+                    field(name),
+                    format!("{} channels take no {name}{hint}", raw.kind),
+                ));
+            }
+        }
+    }
+    let required =
+        |name: &str, value: Option<&str>, problems: &mut Vec<(String, String)>| match value {
+            None => {
+                problems.push((
+                    path.to_string(),
+                    format!("{} channels need {name}", raw.kind),
+                ));
+                None
+            }
+            Some(text) if text.trim().is_empty() => {
+                problems.push((field(name), format!("{name} must not be empty")));
+                None
+            }
+            Some(text) => Some(text.to_string()),
+        };
+    let check_url = |url: &str, problems: &mut Vec<(String, String)>| {
+        if !http_url(url) {
+            problems.push((field("url"), format!("{url:?} is not an http(s) URL")));
+        }
+    };
+    let kind = match raw.kind.as_str() {
+        "webhook" => required("url", raw.url.as_deref(), &mut problems).map(|url| {
+            check_url(&url, &mut problems);
+            ChannelKind::Webhook {
+                url,
+                secret_env: raw.secret_env.clone(),
+            }
+        }),
+        "alertmanager" => required("url", raw.url.as_deref(), &mut problems).map(|url| {
+            check_url(&url, &mut problems);
+            ChannelKind::Alertmanager { url }
+        }),
+        "slack" => required("url_env", raw.url_env.as_deref(), &mut problems)
+            .map(|url_env| ChannelKind::Slack { url_env }),
+        "pagerduty" => {
+            let url = raw
+                .url
+                .clone()
+                .unwrap_or_else(|| crate::catalog::PAGERDUTY_EVENTS_URL.to_string());
+            check_url(&url, &mut problems);
+            required(
+                "routing_key_env",
+                raw.routing_key_env.as_deref(),
+                &mut problems,
+            )
+            .map(|routing_key_env| ChannelKind::PagerDuty {
+                routing_key_env,
+                url,
+            })
+        }
+        "email" => read_email_channel(path, &raw, &mut problems),
+        _ => None,
+    };
+
     let mut severities = Vec::new();
+    // severity_at reports its own problems.
+    let mut severity_failed = false;
     for (index, text) in raw.severities.iter().enumerate() {
         match severity_at(
             doc,
@@ -446,16 +554,159 @@ fn read_channel(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadCo
             context,
         ) {
             Some(severity) => severities.push(severity),
-            None => ok = false,
+            None => severity_failed = true,
         }
     }
-    if let (true, Some(kind)) = (ok, kind) {
+
+    let mut templates = ChannelTemplates::default();
+    if let Some(raw_templates) = &raw.templates {
+        for (name, source, slot) in [
+            ("title", &raw_templates.title, &mut templates.title),
+            ("text", &raw_templates.text, &mut templates.text),
+        ] {
+            let Some(source) = source else { continue };
+            match check_template(source) {
+                Ok(()) => *slot = Some(source.clone()),
+                Err(message) => problems.push((
+                    join_key(&field("templates"), name),
+                    format!("template {name}: {message}"),
+                )),
+            }
+        }
+    }
+
+    let failed = severity_failed || !problems.is_empty();
+    for (problem_path, message) in problems {
+        context.report.push(doc.error(&problem_path, message));
+    }
+    if let (false, Some(kind)) = (failed, kind) {
         context.catalog.channels.push(Channel {
             id: raw.id,
             kind,
             severities,
+            alerts: raw.alerts.unwrap_or(true),
+            templates,
             origin: origin(doc, path),
         });
+    }
+}
+
+fn read_email_channel(
+    path: &str,
+    raw: &RawChannel,
+    problems: &mut Vec<(String, String)>,
+) -> Option<ChannelKind> {
+    let field = |name: &str| join_key(path, name);
+    let Some(smtp) = &raw.smtp else {
+        problems.push((path.to_string(), "email channels need smtp".to_string()));
+        return None;
+    };
+    let smtp_field = |name: &str| join_key(&field("smtp"), name);
+    let mut ok = true;
+    if smtp.host.trim().is_empty() {
+        problems.push((smtp_field("host"), "host must not be empty".to_string()));
+        ok = false;
+    }
+    let tls = match smtp.tls.as_deref() {
+        None | Some("starttls") => SmtpTls::StartTls,
+        Some("tls") => SmtpTls::Tls,
+        Some("none") => SmtpTls::None,
+        Some(other) => {
+            problems.push((
+                smtp_field("tls"),
+                format!("unknown tls mode {other:?}: expected starttls, tls or none"),
+            ));
+            ok = false;
+            SmtpTls::StartTls
+        }
+    };
+    if smtp.port == Some(0) {
+        problems.push((smtp_field("port"), "port must be 1 to 65535".to_string()));
+        ok = false;
+    }
+    if smtp.password_env.is_some() != smtp.username.is_some() {
+        let (name, message) = match smtp.username {
+            Some(_) => (
+                "username",
+                "a username needs password_env (its password's environment variable)",
+            ),
+            None => ("password_env", "password_env needs a username"),
+        };
+        problems.push((smtp_field(name), message.to_string()));
+        ok = false;
+    }
+    let from = match &raw.from {
+        None => {
+            problems.push((path.to_string(), "email channels need from".to_string()));
+            ok = false;
+            String::new()
+        }
+        Some(from) => {
+            if !looks_like_mailbox(from) {
+                problems.push((
+                    field("from"),
+                    format!("{from:?} is not an email address (\"name <user@host>\" or user@host)"),
+                ));
+                ok = false;
+            }
+            from.clone()
+        }
+    };
+    let to = raw.to.clone().unwrap_or_default();
+    for (index, address) in to.iter().enumerate() {
+        if !looks_like_mailbox(address) {
+            problems.push((
+                join_index(&field("to"), index),
+                format!("{address:?} is not an email address"),
+            ));
+            ok = false;
+        }
+    }
+    ok.then(|| ChannelKind::Email {
+        smtp: SmtpSettings {
+            host: smtp.host.clone(),
+            port: smtp.port.unwrap_or(587),
+            tls,
+            username: smtp.username.clone(),
+            password_env: smtp.password_env.clone(),
+        },
+        from,
+        to,
+    })
+}
+
+/// `user@host` or `name <user@host>` (the SMTP client checks the rest when the server starts).
+fn looks_like_mailbox(text: &str) -> bool {
+    let address = match (text.rfind('<'), text.strip_suffix('>')) {
+        (Some(open), Some(inner)) => &inner[open + 1..],
+        _ => text.trim(),
+    };
+    match address.split_once('@') {
+        Some((user, host)) => {
+            !user.is_empty()
+                && !host.is_empty()
+                && !address.contains(char::is_whitespace)
+                && !host.contains('@')
+        }
+        None => false,
+    }
+}
+
+/// Whether a minijinja template source parses; the message names what is wrong and where.
+fn check_template(source: &str) -> Result<(), String> {
+    let environment = minijinja::Environment::new();
+    match environment.template_from_str(source) {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let what = match err.detail() {
+                Some(detail) => format!("{}: {detail}", err.kind()),
+                None => err.kind().to_string(),
+            };
+            Err(match err.line() {
+                Some(line) => format!("{what} (line {line} of the template)"),
+                None => what,
+            })
+        }
     }
 }
 

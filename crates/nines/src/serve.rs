@@ -85,26 +85,21 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
     };
     // Channel secrets come from the environment: check them with the rest of the
     // configuration, before the store is opened.
-    let mut missing: Vec<String> = catalog
-        .channels
-        .iter()
-        .filter_map(|channel| match &channel.kind {
-            nines_spec::catalog::ChannelKind::Webhook {
-                secret_env: Some(name),
-                ..
-            } if config
+    let mut missing: Vec<String> = Vec::new();
+    for channel in &catalog.channels {
+        for name in channel.secret_envs() {
+            if config
                 .environment
                 .get(name)
-                .is_none_or(|value| value.is_empty()) =>
+                .is_none_or(|value| value.is_empty())
             {
-                Some(format!(
+                missing.push(format!(
                     "{}:{}: channel {:?}: secret environment variable {name} is not set",
                     channel.origin.file, channel.origin.line, channel.id
-                ))
+                ));
             }
-            _ => None,
-        })
-        .collect();
+        }
+    }
     // Source credentials likewise.
     for source in &catalog.sources {
         let nines_spec::SourceKind::Prometheus(prometheus) = &source.kind;

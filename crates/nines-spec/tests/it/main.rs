@@ -1,5 +1,6 @@
 //! nines-spec integration tests: one binary, a module per format.
 
+mod channels;
 mod generate;
 mod native;
 mod oncall;

@@ -252,7 +252,7 @@ fn channels_and_probes_are_read_and_checked() {
     assert_eq!(
         got,
         [
-            "test.yaml:6:13: error: channels[0].type: unknown channel type \"pager\": expected webhook or alertmanager",
+            "test.yaml:6:13: error: channels[0].type: unknown channel type \"pager\": expected webhook, alertmanager, slack, email or pagerduty",
             "test.yaml:7:28: error: channels[1].url: \"ftp://x\" is not an http(s) URL",
             "test.yaml:13:56: error: slos[0].sli.probe.timeout: a probe timeout must be above 0 and at most the interval",
             "test.yaml:13:70: error: slos[0].sli.probe.expected_status: expected_status must be an HTTP status (100 to 599)",
