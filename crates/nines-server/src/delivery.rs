@@ -1,6 +1,9 @@
-//! Notification delivery: turns alert transitions into outbox rows (one per channel, with a
-//! stable idempotency key and the channel's payload) and delivers due rows over HTTP at least
-//! once, with retries, exponential backoff and full jitter (DESIGN.md, invariant 3).
+//! Notification delivery: turns alert transitions (and, through [`page_outbox_row`], page
+//! notices) into outbox rows (one per channel, with a stable idempotency key and the channel's
+//! payload) and delivers due rows at least once, with retries, exponential backoff and full
+//! jitter (DESIGN.md, invariant 3). Channels: webhook, Alertmanager, Slack ([`slack`]), email
+//! over SMTP ([`email`]) and PagerDuty Events v2 ([`pagerduty`]); titles and texts come from
+//! per-channel minijinja templates ([`templates`]).
 //!
 //! The payload is built when the row is written, in the transaction of the state change, so a
 //! retry sends the exact same bytes. Times come in as arguments (`now_ms`); only [`Deliverer::run`]
@@ -632,9 +635,10 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    /// Builds the deliverer of `channels`. A webhook's `secret_env` is looked up in `env` (the
-    /// process environment, passed in by the binary); a missing or empty secret is an error,
-    /// never an unsigned webhook.
+    /// Builds the deliverer of `channels`. Secrets (a webhook's `secret_env`, Slack's `url_env`,
+    /// an SMTP `password_env`, PagerDuty's `routing_key_env`) are looked up in `env` (the
+    /// process environment, passed in by the binary); a missing or empty one is an error, never
+    /// an unsigned webhook or a channel that fails forever.
     pub fn new(
         channels: &[Channel],
         env: &HashMap<String, String>,

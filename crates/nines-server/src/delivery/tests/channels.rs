@@ -836,3 +836,41 @@ async fn start_hanging_port() -> u16 {
         .parse()
         .expect("port")
 }
+
+#[test]
+fn email_channels_build_with_every_tls_mode_and_credentials() {
+    let channels: Vec<Channel> = [SmtpTls::StartTls, SmtpTls::Tls, SmtpTls::None]
+        .into_iter()
+        .enumerate()
+        .map(|(index, tls)| {
+            let mut channel = email_channel(&format!("mail{index}"), 587, &["ops@example.com"]);
+            if let ChannelKind::Email { smtp, .. } = &mut channel.kind {
+                smtp.host = "smtp.example.com".to_string();
+                smtp.tls = tls;
+                smtp.username = Some("nines".to_string());
+                smtp.password_env = Some("SMTP_PASSWORD".to_string());
+            }
+            channel
+        })
+        .collect();
+    Deliverer::new(&channels, &env(&[("SMTP_PASSWORD", "pw")]), settings())
+        .expect("every tls mode builds");
+    let mut bad_from = email_channel("bad", 25, &["ops@example.com", "nope"]);
+    if let ChannelKind::Email { from, .. } = &mut bad_from.kind {
+        *from = "nines".to_string();
+    }
+    let Err(DelivererError::Channels(problems)) =
+        Deliverer::new(&[bad_from], &HashMap::new(), settings())
+    else {
+        panic!("bad addresses must be refused");
+    };
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].starts_with("channel \"bad\": from \"nines\": "),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].starts_with("channel \"bad\": to: \"nope\" is not an email address"),
+        "{problems:?}"
+    );
+}
