@@ -95,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
+        .merge(crate::oncall::api::routes())
         .fallback(|| async { AppError::not_found("no such endpoint") })
         // Bodies are read by the handlers themselves, with their own limit and error.
         .layer(axum::extract::DefaultBodyLimit::disable())

@@ -6,6 +6,7 @@ pub mod delivery_task;
 pub mod evaluator;
 pub mod intake;
 pub mod metrics;
+pub mod oncall;
 pub mod openapi;
 pub mod probes;
 pub mod pull;

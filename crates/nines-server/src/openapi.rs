@@ -7,6 +7,86 @@ fn error_response(description: &str) -> Value {
 }
 
 pub fn document() -> Value {
+    let mut document = core_document();
+    if let (Some(paths), Value::Object(oncall)) =
+        (document["paths"].as_object_mut(), oncall_paths())
+    {
+        paths.extend(oncall);
+    }
+    document
+}
+
+/// The on-call endpoints (`oncall/api.rs`).
+fn oncall_paths() -> Value {
+    let id =
+        json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } });
+    let intake = |summary: &str| {
+        json!({ "post": {
+            "summary": summary,
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object" } } } },
+            "responses": {
+                "200": { "description": "each alert's outcome: paged, grouped, deduplicated, muted, unrouted, resolved, acknowledged, ignored" },
+                "400": error_response("malformed body; `problems` names every field"),
+                "503": error_response("not durable; retry")
+            }
+        }})
+    };
+    let action = |summary: &str| {
+        json!({
+            "summary": summary,
+            "parameters": [id.clone()],
+            "requestBody": { "content": { "application/json": { "schema": { "type": "object", "properties": { "by": { "type": "string" } } } } } },
+            "responses": { "200": { "description": "the page" }, "404": error_response("unknown page"), "409": error_response("illegal move (already acknowledged, resolved)") }
+        })
+    };
+    json!({
+        "/api/v1/intake/alertmanager": intake("Alertmanager webhook (version 4)"),
+        "/api/v1/intake/webhook": intake("Generic alert webhook: {\"alerts\": [{\"labels\": {...}, \"status\": \"firing\"}]}"),
+        "/v2/enqueue": { "post": {
+            "summary": "PagerDuty Events API v2",
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object" } } } },
+            "responses": { "202": { "description": "{status: success, message: Event processed, dedup_key}" }, "400": { "description": "{status: invalid event, message: Event object is invalid, errors: [...]}" } }
+        }},
+        "/api/v1/pages": { "get": {
+            "summary": "Pages, newest first",
+            "parameters": [{ "name": "status", "in": "query", "schema": { "type": "string", "enum": ["triggered", "acknowledged", "resolved"] } },
+                           { "name": "limit", "in": "query", "schema": { "type": "integer", "maximum": 1000 } }],
+            "responses": { "200": { "description": "pages" } }
+        }},
+        "/api/v1/pages/{id}": { "get": { "summary": "A page with its alerts and timeline", "parameters": [id.clone()],
+            "responses": { "200": { "description": "the page" }, "404": error_response("unknown page") } } },
+        "/api/v1/pages/{id}/acknowledge": { "post": action("Acknowledge: the escalation stops") },
+        "/api/v1/pages/{id}/unacknowledge": { "post": action("Unacknowledge: the escalation starts over") },
+        "/api/v1/pages/{id}/resolve": { "post": action("Resolve") },
+        "/act/{token}": {
+            "get": { "summary": "A signed link: shows what it does", "responses": { "200": { "description": "an HTML form" }, "403": { "description": "altered or expired" } } },
+            "post": { "summary": "A signed link: acts", "responses": { "200": { "description": "done" }, "403": { "description": "altered or expired" }, "409": { "description": "illegal move" } } }
+        },
+        "/api/v1/oncall": { "get": { "summary": "Who is on call now and next, per schedule",
+            "parameters": [{ "name": "at", "in": "query", "schema": { "type": "string", "format": "date-time" } }],
+            "responses": { "200": { "description": "schedules" } } } },
+        "/api/v1/schedules/{id}": { "get": { "summary": "Final shifts, gaps and rotation health over a range", "parameters": [id.clone(),
+            { "name": "from", "in": "query", "schema": { "type": "string", "format": "date-time" } },
+            { "name": "to", "in": "query", "schema": { "type": "string", "format": "date-time" } }],
+            "responses": { "200": { "description": "the schedule" }, "404": error_response("unknown schedule") } } },
+        "/api/v1/schedules/{id}/calendar.ics": { "get": { "summary": "The schedule as iCalendar", "parameters": [id.clone()],
+            "responses": { "200": { "description": "text/calendar" }, "404": error_response("unknown schedule") } } },
+        "/api/v1/silences": {
+            "get": { "summary": "Silences and maintenance windows", "responses": { "200": { "description": "silences" } } },
+            "post": { "summary": "Add a silence: {matchers, starts?, ends | duration, created_by, comment?}",
+                "responses": { "201": { "description": "the silence" }, "400": error_response("bad matchers or times") } }
+        },
+        "/api/v1/silences/{id}": { "delete": { "summary": "Expire a silence now", "parameters": [id.clone()],
+            "responses": { "200": { "description": "expired" }, "404": error_response("unknown silence") } } },
+        "/api/v1/heartbeats": { "get": { "summary": "Heartbeats: last beat, deadline, ok or missed", "responses": { "200": { "description": "heartbeats" } } } },
+        "/api/v1/heartbeats/{id}": {
+            "get": { "summary": "A beat", "parameters": [id.clone()], "responses": { "200": { "description": "taken" }, "404": error_response("unknown heartbeat") } },
+            "post": { "summary": "A beat", "parameters": [id], "responses": { "200": { "description": "taken" }, "404": error_response("unknown heartbeat") } }
+        }
+    })
+}
+
+fn core_document() -> Value {
     let slo_id =
         json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } });
     json!({

@@ -32,6 +32,12 @@ pub struct ServerConfig {
     pub environment: std::collections::HashMap<String, String>,
     /// How often the pull loop looks for SLOs with a new complete minute.
     pub pull_tick: Duration,
+    /// The address people reach this server at, for the links in notifications
+    /// (`https://nines.example.com`); `http://{listen}` when not set.
+    pub public_url: Option<String>,
+    /// The evaluator's heartbeat: longer than this without an evaluation pages
+    /// (`NinesEvaluatorStalled`).
+    pub evaluator_deadline: Duration,
 }
 
 impl Default for ServerConfig {
@@ -43,6 +49,8 @@ impl Default for ServerConfig {
             max_body_bytes: 16 * 1024 * 1024,
             environment: std::collections::HashMap::new(),
             pull_tick: crate::pull::task::TICK,
+            public_url: None,
+            evaluator_deadline: Duration::from_secs(120),
         }
     }
 }
@@ -59,6 +67,8 @@ pub struct AppState {
     pub started: Timestamp,
     /// SLOs pulled from sources, and their status.
     pub pulls: Arc<crate::pull::task::Pulls>,
+    /// The paging engine.
+    pub pager: Arc<crate::oncall::pager::Pager>,
 }
 
 impl AppState {
@@ -340,6 +350,17 @@ pub async fn compact(state: &AppState, now: Timestamp) {
     }
 }
 
+/// The evaluator's own heartbeat, watched like any other (`oncall::check_heartbeats`).
+async fn beat_evaluator(state: &AppState, now: Timestamp) {
+    if let Err(err) = state
+        .store
+        .beat(crate::oncall::EVALUATOR_HEARTBEAT, now.as_millisecond())
+        .await
+    {
+        tracing::warn!(error = %err, "evaluator heartbeat not recorded");
+    }
+}
+
 async fn evaluator_loop(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(state.config.evaluation_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -350,7 +371,9 @@ async fn evaluator_loop(state: AppState, mut shutdown: watch::Receiver<bool>) {
             _ = tick.tick() => {}
             _ = shutdown.changed() => break,
         }
-        evaluate_once(&state, Timestamp::now()).await;
+        let now = Timestamp::now();
+        evaluate_once(&state, now).await;
+        beat_evaluator(&state, now).await;
         if let Ok(depth) = state.store.outbox_depth().await {
             state.metrics.outbox_depth.set(depth as i64);
         }
@@ -432,6 +455,16 @@ pub async fn start(
     };
     let (writer_handle, writer_task) = writer.spawn(256);
     let catalog = Arc::new(catalog);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|err| format!("cannot listen on {}: {err}", config.listen))?;
+    let address = listener.local_addr().map_err(|err| err.to_string())?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    let pager =
+        Arc::new(crate::oncall::build_pager(store.clone(), catalog.clone(), &public_url).await?);
     let config = Arc::new(config);
     let state = AppState {
         catalog: catalog.clone(),
@@ -442,16 +475,15 @@ pub async fn start(
         config: config.clone(),
         started: now,
         pulls: pulls.clone(),
+        pager,
     };
     let deliverer = crate::delivery_task::build(&state)?;
     let (shutdown, shutdown_receiver) = watch::channel(false);
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|err| format!("cannot listen on {}: {err}", config.listen))?;
-    let address = listener.local_addr().map_err(|err| err.to_string())?;
 
     // One evaluation before serving, so status is there from the first request.
-    evaluate_once(&state, Timestamp::now()).await;
+    let first = Timestamp::now();
+    evaluate_once(&state, first).await;
+    beat_evaluator(&state, first).await;
 
     let mut tasks = Vec::new();
     tasks.push(tokio::spawn(evaluator_loop(
@@ -466,6 +498,7 @@ pub async fn start(
             shutdown_receiver.clone(),
         )));
     }
+    tasks.push(crate::oncall::spawn(&state, shutdown_receiver.clone()));
     tasks.extend(crate::delivery_task::spawn(
         &state,
         deliverer,

@@ -6,6 +6,8 @@
 //! it off with `prefill = false`). Each step's traffic is recorded at the start of the step and
 //! the SLO is evaluated at its end, as the server's evaluator would.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use nines_core::{AlertKind, Change, Severity, Span};
 use nines_spec::scenario::{Phase, Scenario};
@@ -45,6 +47,55 @@ pub struct SimulationReport {
     pub budget_remaining_share: f64,
     pub budget_consumed_share: f64,
     pub sli: Option<f64>,
+    /// Who the first page reached, when, through which steps; `None` when the scenario has
+    /// no escalation policies or no page fired.
+    pub paging: Option<PagingReport>,
+}
+
+/// The first page of a scenario, played through the routing tree and its escalation policy on
+/// the virtual clock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PagingReport {
+    /// The policy the page's alert was routed to; `None`: no route and no owner's policy.
+    pub policy: Option<String>,
+    pub steps: Vec<PagingStep>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PagingStep {
+    /// Since the scenario started.
+    pub offset: Span,
+    pub what: PagingWhat,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PagingWhat {
+    Opened {
+        summary: String,
+    },
+    /// One person reached by a step, on the channels of their contacts.
+    Notified {
+        person: String,
+        name: String,
+        channels: Vec<String>,
+        policy: String,
+        step: usize,
+        round: u32,
+        via: String,
+    },
+    /// A step whose targets reached nobody (nobody on call, no contacts): the page moves on.
+    NobodyReached {
+        policy: String,
+        step: usize,
+        round: u32,
+    },
+    /// The last step of the last round passed unacknowledged.
+    Exhausted,
+    Acknowledged {
+        by: String,
+    },
+    /// The alert resolved, and with it the page.
+    Resolved,
 }
 
 impl SimulationReport {
@@ -178,7 +229,10 @@ pub fn run(
             0.0
         };
     }
+    let end = at(start + scenario.duration().as_secs());
+    let paging = simulate_paging(scenario, &transitions, at(start), end);
     SimulationReport {
+        paging,
         scenario: scenario.name.clone(),
         slo: format!("{} over {}", slo.spec.objective, slo.spec.window.describe()),
         step: scenario.step,
@@ -199,4 +253,187 @@ fn place(notice: Notice, start: i64, phase: &Phase, phase_start: i64) -> Simulat
         phase_offset: Span::seconds(second - phase_start),
         notice,
     }
+}
+
+/// The first page-severity burn-rate alert of the run, routed and escalated as the server's
+/// pager does (same routing tree, same escalation machine, people on call at each instant),
+/// acknowledged when the scenario says so, resolved when the alert resolves.
+pub fn simulate_paging(
+    scenario: &Scenario,
+    transitions: &[SimulatedTransition],
+    start: Timestamp,
+    end: Timestamp,
+) -> Option<PagingReport> {
+    use nines_core::oncall::escalation::{PageEffect, PageInput, PageState, advance};
+
+    let catalog = &scenario.catalog;
+    if catalog.oncall.escalation_policies.is_empty() {
+        return None;
+    }
+    let fired = transitions.iter().find(|t| {
+        t.notice.severity == Severity::Page
+            && t.notice.change == Change::Fired
+            && t.notice.kind == AlertKind::BurnRate
+    })?;
+    let opened = fired.notice.at;
+    let resolved_at = transitions
+        .iter()
+        .filter(|t| t.notice.at > opened && t.notice.kind == AlertKind::BurnRate)
+        .find(|t| t.notice.severity == Severity::Page && t.notice.change != Change::Fired)
+        .map(|t| t.notice.at);
+    let slo = scenario.slo();
+    let mut labels: BTreeMap<String, String> = slo.labels.clone();
+    labels.insert("alertname".to_string(), "SLOBurnRate".to_string());
+    labels.insert("slo".to_string(), slo.id.as_str().to_string());
+    labels.insert("service".to_string(), slo.service.clone());
+    labels.insert("severity".to_string(), "page".to_string());
+    let offset = |time: Timestamp| Span::seconds(time.as_second() - start.as_second());
+    let summary = format!(
+        "{} ({}): error budget burning too fast",
+        slo.name, slo.service
+    );
+    let mut steps = vec![PagingStep {
+        offset: offset(opened),
+        what: PagingWhat::Opened { summary },
+    }];
+    let fingerprint = format!("slo:{}:burn_rate", slo.id);
+    let Some((policy, _group)) = crate::oncall::pager::route(catalog, &labels, &fingerprint) else {
+        return Some(PagingReport {
+            policy: None,
+            steps,
+        });
+    };
+    let policies = |id: &str| {
+        catalog
+            .oncall
+            .escalation_policies
+            .iter()
+            .find(|policy| policy.id == id)
+    };
+    let acknowledge_at = scenario.acknowledge.as_ref().and_then(|ack| {
+        opened
+            .checked_add(ack.after.to_jiff())
+            .ok()
+            .map(|at| (at, ack.by.clone()))
+    });
+    let mut state = PageState::new(&policy);
+    let mut input = PageInput::Trigger;
+    let mut now = opened;
+    // Each round of the loop is one input; a policy has finitely many steps and rounds.
+    for _ in 0..10_000 {
+        let Ok((next, effects)) = advance(&state, &policies, &input, now) else {
+            break;
+        };
+        state = next;
+        let mut skip = false;
+        for effect in effects {
+            match effect {
+                PageEffect::Notify {
+                    policy,
+                    step,
+                    round,
+                    targets,
+                } => {
+                    let mut reached_any = false;
+                    for reached in catalog.oncall.directory.resolve(&targets, now) {
+                        let Some(person) = catalog.oncall.directory.person(&reached.person) else {
+                            continue;
+                        };
+                        let channels: Vec<String> = person
+                            .contacts
+                            .iter()
+                            .filter(|contact| {
+                                catalog.channels.iter().any(|c| c.id == contact.channel)
+                            })
+                            .map(|contact| contact.channel.clone())
+                            .collect();
+                        if channels.is_empty() {
+                            continue;
+                        }
+                        reached_any = true;
+                        steps.push(PagingStep {
+                            offset: offset(now),
+                            what: PagingWhat::Notified {
+                                person: person.id.clone(),
+                                name: person.name.clone(),
+                                channels,
+                                policy: policy.clone(),
+                                step,
+                                round,
+                                via: reached.via.to_string(),
+                            },
+                        });
+                    }
+                    if !reached_any {
+                        steps.push(PagingStep {
+                            offset: offset(now),
+                            what: PagingWhat::NobodyReached {
+                                policy,
+                                step,
+                                round,
+                            },
+                        });
+                        skip = true;
+                    }
+                }
+                PageEffect::Exhausted => steps.push(PagingStep {
+                    offset: offset(now),
+                    what: PagingWhat::Exhausted,
+                }),
+            }
+        }
+        if skip && state.next_at.is_some() {
+            // Nobody at this step: the next one at once, as the pager does.
+            state.next_at = Some(now);
+            input = PageInput::Timer;
+            continue;
+        }
+        // What happens next: the acknowledgement, the resolution or the timer, whichever is
+        // first within the scenario.
+        let mut next: Option<(Timestamp, PageInput)> = None;
+        let mut consider = |time: Timestamp, what: PageInput| {
+            if time >= now && time <= end && next.as_ref().is_none_or(|(t, _)| time < *t) {
+                next = Some((time, what));
+            }
+        };
+        if state.acknowledged_by.is_none()
+            && let Some((time, by)) = &acknowledge_at
+        {
+            consider(*time, PageInput::Acknowledge { by: by.clone() });
+        }
+        if let Some(time) = resolved_at {
+            consider(
+                time,
+                PageInput::Resolve {
+                    by: "alert".to_string(),
+                },
+            );
+        }
+        if let Some(time) = state.next_at {
+            consider(time, PageInput::Timer);
+        }
+        let Some((time, what)) = next else {
+            break;
+        };
+        match &what {
+            PageInput::Acknowledge { by } => steps.push(PagingStep {
+                offset: offset(time),
+                what: PagingWhat::Acknowledged { by: by.clone() },
+            }),
+            PageInput::Resolve { .. } => {
+                steps.push(PagingStep {
+                    offset: offset(time),
+                    what: PagingWhat::Resolved,
+                });
+                break;
+            }
+            _ => {}
+        }
+        now = time;
+        input = what;
+    }
+    Some(PagingReport {
+        policy: Some(policy),
+        steps,
+    })
 }

@@ -430,7 +430,7 @@ fn http_url(text: &str) -> bool {
 
 /// One item of `channels:`. Each kind takes its own fields; a field of another kind, a missing
 /// one or a template that does not parse is a located error, and the channel is left out.
-fn read_channel(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadContext) {
+pub(crate) fn read_channel(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadContext) {
     let Some(raw) = doc.decode::<RawChannel>(value, path, &mut context.report) else {
         return;
     };

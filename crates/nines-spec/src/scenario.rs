@@ -83,6 +83,8 @@ pub struct Scenario {
     pub catalog: Catalog,
     /// The latency threshold in milliseconds, for latency SLOs.
     pub latency_threshold_ms: Option<f64>,
+    /// When the page is acknowledged; never when `None`.
+    pub acknowledge: Option<Acknowledge>,
 }
 
 impl Scenario {
@@ -126,6 +128,40 @@ struct RawScenario {
     step: Option<String>,
     requests_per_second: f64,
     phases: Vec<Value>,
+    /// The team owning the scenario's service: its escalation policy takes the page when no
+    /// route names one.
+    #[serde(default)]
+    owner: Option<String>,
+    /// On-call, as in the native format: who the scenario's page reaches, and when.
+    #[serde(default)]
+    channels: Vec<Value>,
+    #[serde(default)]
+    people: Vec<Value>,
+    #[serde(default)]
+    teams: Vec<Value>,
+    #[serde(default)]
+    schedules: Vec<Value>,
+    #[serde(default)]
+    escalation_policies: Vec<Value>,
+    #[serde(default)]
+    routes: Option<Value>,
+    /// When (after the page opens) and by whom it is acknowledged; never when absent.
+    #[serde(default)]
+    acknowledge: Option<RawAcknowledge>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAcknowledge {
+    after: String,
+    by: String,
+}
+
+/// When a scenario's page is acknowledged, after it opened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acknowledge {
+    pub after: Span,
+    pub by: String,
 }
 
 #[derive(Deserialize)]
@@ -375,25 +411,84 @@ pub(crate) fn read_document(doc: &SourceDoc, context: &mut LoadContext) -> Optio
         id: "scenario".to_string(),
         display_name: None,
         description: None,
-        owner: None,
+        owner: raw.owner.clone(),
         tier: None,
         runbooks: Vec::new(),
         labels: BTreeMap::new(),
         origin,
     };
-    Some(Scenario {
-        name: raw.scenario,
-        description: raw.description,
-        start,
-        step,
-        phases,
+    // On-call: read as the native format reads it, checked against the scenario's own catalog
+    // (a scenario read while loading a folder must not touch the folder's catalog).
+    let mut own = LoadContext {
+        options: context.options,
         catalog: Catalog {
             services: vec![service],
             slos: vec![def],
             ..Catalog::default()
         },
+        report: Report::default(),
+        openslo: Default::default(),
+        native: Default::default(),
+    };
+    let catalog = read_oncall(doc, &raw, &mut own);
+    context.report.extend(own.report);
+    let acknowledge = match &raw.acknowledge {
+        None => None,
+        Some(ack) => {
+            span_at(doc, "acknowledge.after", &ack.after, context).map(|after| Acknowledge {
+                after,
+                by: ack.by.clone(),
+            })
+        }
+    };
+    Some(Scenario {
+        acknowledge,
+        name: raw.scenario,
+        description: raw.description,
+        start,
+        step,
+        phases,
+        catalog,
         latency_threshold_ms,
     })
+}
+
+/// The scenario's on-call sections, read into its own catalog (in `context`).
+fn read_oncall(doc: &SourceDoc, raw: &RawScenario, context: &mut LoadContext) -> Catalog {
+    for (index, value) in raw.channels.iter().enumerate() {
+        crate::native::read_channel(doc, &join_index("channels", index), value, context);
+    }
+    crate::oncall::read(
+        doc,
+        crate::oncall::Sections {
+            people: &raw.people,
+            teams: &raw.teams,
+            schedules: &raw.schedules,
+            escalation_policies: &raw.escalation_policies,
+            routes: raw.routes.as_ref(),
+            maintenance: &[],
+            heartbeats: &[],
+            integrations: &[],
+        },
+        context,
+    );
+    let pending = std::mem::take(&mut context.native.oncall);
+    crate::oncall::finish(pending, context);
+    if let Some(owner) = &raw.owner
+        && !context
+            .catalog
+            .oncall
+            .directory
+            .teams
+            .iter()
+            .any(|team| &team.id == owner)
+    {
+        context.report.push(doc.error(
+            "owner",
+            format!("owner {owner:?} is not a team defined under teams"),
+        ));
+    }
+    std::mem::take(&mut context.catalog)
 }
 
 #[cfg(test)]

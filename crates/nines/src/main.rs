@@ -3,6 +3,7 @@
 mod backfill;
 mod demo;
 mod generate;
+mod oncall;
 mod serve;
 mod simulate;
 mod slo;
@@ -43,6 +44,17 @@ enum Command {
     /// virtual clock and report when alerts fired and resolved and what the budget spent
     Simulate(SimulateArgs),
     Backfill(BackfillArgs),
+    /// Pages: list, show, acknowledge, unacknowledge, resolve.
+    #[command(subcommand)]
+    Pages(oncall::PagesCommand),
+    /// Who is on call now, and next, in every schedule.
+    Oncall(oncall::OnCallArgs),
+    /// A schedule's shifts, gaps and rotation health; its iCalendar export.
+    #[command(subcommand)]
+    Schedule(oncall::ScheduleCommand),
+    /// Silences: add, list, expire.
+    #[command(subcommand)]
+    Silence(oncall::SilenceCommand),
 }
 
 #[derive(Args, Debug)]
@@ -64,6 +76,10 @@ pub struct ServeArgs {
     /// Largest request body taken (bytes); larger ones get 413
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Where people reach this server, for the acknowledge and resolve links in notifications
+    /// (default: http://LISTEN).
+    #[arg(long, env = "NINES_PUBLIC_URL")]
+    pub public_url: Option<String>,
     #[command(flatten)]
     pub spec: SpecArgs,
 }
@@ -217,6 +233,10 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Slo(command) => slo::run(&command),
         Command::Backfill(args) => backfill::run(&args),
+        Command::Pages(command) => oncall::run_pages(&command),
+        Command::Oncall(args) => oncall::run_oncall(&args),
+        Command::Schedule(command) => oncall::run_schedule(&command),
+        Command::Silence(command) => oncall::run_silence(&command),
     };
     match result {
         Ok(code) => code,

@@ -81,6 +81,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         history_interval: parse_interval(&args.history_interval, "--history-interval")?,
         max_body_bytes: args.max_body_bytes,
         environment: std::env::vars().collect(),
+        public_url: args.public_url.clone(),
         ..ServerConfig::default()
     };
     // Channel secrets come from the environment: check them with the rest of the

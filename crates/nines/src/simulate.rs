@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use nines_core::{AlertKind, Span};
-use nines_server::simulate::{self, SimulationReport};
+use nines_server::simulate::{self, PagingReport, PagingWhat, SimulationReport};
 
 use crate::{OutputFormat, SimulateArgs};
 
@@ -103,6 +103,9 @@ fn print_text(report: &SimulationReport, elapsed: std::time::Duration) {
             100.0 * phase.budget_spent_share
         );
     }
+    if let Some(paging) = &report.paging {
+        print_paging(paging);
+    }
     println!();
     println!(
         "budget at the end: {:.1}% left ({:.1}% spent), SLI {}",
@@ -169,5 +172,94 @@ fn to_json(report: &SimulationReport) -> serde_json::Value {
         "budget_remaining_share": report.budget_remaining_share,
         "budget_consumed_share": report.budget_consumed_share,
         "sli": report.sli,
+        "paging": report.paging.as_ref().map(paging_json),
     })
+}
+
+fn paging_line(what: &PagingWhat) -> String {
+    match what {
+        PagingWhat::Opened { summary } => format!("page opened: {summary}"),
+        PagingWhat::Notified {
+            name,
+            person,
+            channels,
+            policy,
+            step,
+            round,
+            via,
+        } => format!(
+            "notified {name} ({person}) via {} - {policy} step {} round {} ({via})",
+            channels.join(", "),
+            step + 1,
+            round + 1
+        ),
+        PagingWhat::NobodyReached {
+            policy,
+            step,
+            round,
+        } => format!(
+            "nobody reached by {policy} step {} round {}: next step at once",
+            step + 1,
+            round + 1
+        ),
+        PagingWhat::Exhausted => "escalation exhausted: nobody acknowledged".to_string(),
+        PagingWhat::Acknowledged { by } => format!("acknowledged by {by}"),
+        PagingWhat::Resolved => "resolved (the alert stopped)".to_string(),
+    }
+}
+
+fn print_paging(paging: &PagingReport) {
+    println!();
+    match &paging.policy {
+        Some(policy) => println!("paging (escalation policy {policy}):"),
+        None => println!("paging: no route and no owning team's policy takes the page"),
+    }
+    for step in &paging.steps {
+        println!(
+            "  +{:<10} {}",
+            step.offset.to_string(),
+            paging_line(&step.what)
+        );
+    }
+}
+
+fn paging_json(paging: &PagingReport) -> serde_json::Value {
+    let steps: Vec<serde_json::Value> = paging
+        .steps
+        .iter()
+        .map(|step| {
+            let mut value = match &step.what {
+                PagingWhat::Opened { summary } => {
+                    serde_json::json!({"what": "opened", "summary": summary})
+                }
+                PagingWhat::Notified {
+                    person,
+                    name,
+                    channels,
+                    policy,
+                    step,
+                    round,
+                    via,
+                } => serde_json::json!({
+                    "what": "notified", "person": person, "name": name, "channels": channels,
+                    "policy": policy, "step": step, "round": round, "via": via,
+                }),
+                PagingWhat::NobodyReached {
+                    policy,
+                    step,
+                    round,
+                } => serde_json::json!({
+                    "what": "nobody_reached", "policy": policy, "step": step, "round": round,
+                }),
+                PagingWhat::Exhausted => serde_json::json!({"what": "exhausted"}),
+                PagingWhat::Acknowledged { by } => {
+                    serde_json::json!({"what": "acknowledged", "by": by})
+                }
+                PagingWhat::Resolved => serde_json::json!({"what": "resolved"}),
+            };
+            value["offset_seconds"] = serde_json::json!(seconds(step.offset));
+            value
+        })
+        .collect();
+    serde_json::json!({"policy": paging.policy, "steps": steps})
 }

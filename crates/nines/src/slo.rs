@@ -119,7 +119,7 @@ fn exhaustion_text(status: &Value) -> String {
 }
 
 /// A plain text table with columns padded to their widest cell.
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|cell| cell.len()).collect();
     for row in rows {
         for (index, cell) in row.iter().enumerate() {

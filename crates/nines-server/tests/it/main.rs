@@ -2,5 +2,6 @@
 //! file: intake, bad input, evaluation and notification, restart.
 
 mod api;
+mod oncall;
 mod pull;
 mod support;

@@ -21,15 +21,25 @@ pub fn folder(name: &str) -> PathBuf {
 impl TestServer {
     /// Starts the server on the spec `text` and the SQLite file in `folder`.
     pub async fn start(folder: &std::path::Path, text: &str) -> TestServer {
+        TestServer::start_with(folder, text, |_, _| {}).await
+    }
+
+    /// Like [`TestServer::start`], with the server's configuration and the loaded catalog
+    /// changed by `tweak` (for times shorter than validation allows, so tests run in seconds).
+    pub async fn start_with(
+        folder: &std::path::Path,
+        text: &str,
+        tweak: impl FnOnce(&mut ServerConfig, &mut nines_spec::Catalog),
+    ) -> TestServer {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let config_path = folder.join("config.yaml");
         std::fs::write(&config_path, text).unwrap();
-        let loaded = nines_spec::load(&[config_path], &nines_spec::LoadOptions::default());
+        let mut loaded = nines_spec::load(&[config_path], &nines_spec::LoadOptions::default());
         assert!(!loaded.report.has_errors(), "{}", loaded.report);
         let store = nines_store::open(&format!("sqlite://{}", folder.join("nines.db").display()))
             .await
             .unwrap();
-        let config = ServerConfig {
+        let mut config = ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             evaluation_interval: Duration::from_millis(200),
             max_body_bytes: 64 * 1024,
@@ -38,6 +48,7 @@ impl TestServer {
                 .collect(),
             ..ServerConfig::default()
         };
+        tweak(&mut config, &mut loaded.catalog);
         let running = server::start(loaded.catalog, store, config).await.unwrap();
         let base = format!("http://{}", running.address);
         TestServer {

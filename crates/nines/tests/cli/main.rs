@@ -1,6 +1,7 @@
 //! Tests of the nines binary and repository-wide checks: one integration test binary.
 
 mod generate;
+mod oncall;
 mod peers;
 mod pull;
 mod serve;

@@ -95,3 +95,67 @@ fn a_scenario_with_mistakes_is_refused_with_their_places() {
     );
     std::fs::remove_dir_all(&folder).unwrap();
 }
+
+#[test]
+fn an_unacknowledged_page_escalates_through_its_steps_until_acknowledged() {
+    let report = simulate("outage-paging.yaml");
+    let paging = &report["paging"];
+    assert_eq!(paging["policy"], "checkout", "{paging:#}");
+    let steps: Vec<(i64, String, String)> = paging["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| {
+            (
+                step["offset_seconds"].as_i64().unwrap(),
+                step["what"].as_str().unwrap().to_string(),
+                step["person"]
+                    .as_str()
+                    .or(step["by"].as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let opened = steps[0].0;
+    let page = transitions(&report, "page", "fired")[0]["offset_seconds"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(opened, page, "the page opens when the alert fires");
+    let relative: Vec<(i64, &str, &str)> = steps
+        .iter()
+        .map(|(at, what, who)| (at - opened, what.as_str(), who.as_str()))
+        .collect();
+    // Wednesday 2026-01-07: week 1 of the rotation that began Monday 2026-01-05 (alice
+    // primary, bob secondary); the team after ten minutes; dana acknowledges at 12 minutes.
+    assert_eq!(
+        relative[..8],
+        [
+            (0, "opened", ""),
+            (0, "notified", "alice"),
+            (300, "notified", "bob"),
+            (600, "notified", "alice"),
+            (600, "notified", "bob"),
+            (600, "notified", "carol"),
+            (600, "notified", "dana"),
+            (720, "acknowledged", "dana"),
+        ],
+        "{paging:#}"
+    );
+    assert_eq!(relative[8].1, "resolved", "{paging:#}");
+    assert_eq!(
+        relative.len(),
+        9,
+        "no escalation after the acknowledgement: {paging:#}"
+    );
+    let via: Vec<&str> = paging["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|step| step["via"].as_str())
+        .collect();
+    assert_eq!(
+        via[..3],
+        ["schedule:primary", "schedule:secondary", "team:checkout"]
+    );
+}
