@@ -239,7 +239,13 @@ pub fn page_outbox_row(
             let dedup_key = format!("nines-page:{}", notice.page_id);
             let event = match notice.event {
                 PageEvent::Triggered | PageEvent::Escalated | PageEvent::Unacknowledged => {
-                    let rendered = render()?;
+                    let mut rendered = render()?;
+                    // The incident's title is the page's summary: the default title's
+                    // `[TRIGGERED]`/`[ESCALATED]` says nothing in PagerDuty, which keeps one
+                    // incident per dedup key. A channel's own title template still wins.
+                    if channel.templates.title.is_none() {
+                        rendered.title = notice.summary.clone();
+                    }
                     pagerduty::trigger(pagerduty::Trigger {
                         dedup_key: &dedup_key,
                         rendered: &rendered,

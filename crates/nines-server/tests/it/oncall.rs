@@ -924,3 +924,77 @@ async fn a_maintenance_window_mutes_the_alerts_it_matches() {
     server.stop().await;
     let _ = std::fs::remove_dir_all(&folder);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_forwarded_over_pagerduty_events_open_and_resolve_in_another_nines() {
+    // B takes PagerDuty Events v2 as PagerDuty would; A forwards its pages to B.
+    let receiver_b = Receiver::start().await;
+    let folder_b = folder("oncall-pd-b");
+    let b = start(&folder_b, &receiver_b.url, Duration::from_secs(300)).await;
+    let receiver_a = Receiver::start().await;
+    let folder_a = folder("oncall-pd-a");
+    let text = config(&receiver_a.url)
+        .replace(
+            "channels:\n",
+            &format!(
+                "channels:\n  - {{id: pd, type: pagerduty, routing_key_env: PD_KEY, url: \"{}/v2/enqueue\"}}\n",
+                b.base
+            ),
+        )
+        .replace(
+            "{id: alice, name: Alice, time_zone: Europe/Berlin, contacts: [{channel: hook}]}",
+            "{id: alice, name: Alice, time_zone: Europe/Berlin, contacts: [{channel: hook}, {channel: pd}]}",
+        );
+    assert!(text.contains("{channel: pd}"));
+    let a = TestServer::start_with(&folder_a, &text, |config, catalog| {
+        config
+            .environment
+            .insert("PD_KEY".to_string(), ROUTING_KEY.to_string());
+        quick(Duration::from_secs(300))(config, catalog);
+    })
+    .await;
+
+    let (_, body) = a
+        .post_json(
+            "/api/v1/intake/webhook",
+            json!({"labels": {"alertname": "Down", "service": "payments"}, "summary": "payments down in A"}),
+        )
+        .await;
+    let page_a = body["alerts"][0]["page"].as_str().unwrap().to_string();
+    let page_b = eventually(
+        "the forwarded page to open in B",
+        Duration::from_secs(20),
+        || async {
+            let (_, pages) = b.get_json("/api/v1/pages").await;
+            pages["pages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|page| page["summary"] == "payments down in A")
+                .cloned()
+        },
+    )
+    .await;
+    let b_page = page(&b, page_b["id"].as_str().unwrap()).await;
+    assert_eq!(
+        b_page["alerts"][0]["fingerprint"],
+        format!("pd:monitor:nines-page:{page_a}"),
+        "A's dedup key is its page: {b_page}"
+    );
+    let (status, _) = a
+        .post_json(
+            &format!("/api/v1/pages/{page_a}/resolve"),
+            json!({"by": "alice"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let id_b = page_b["id"].as_str().unwrap().to_string();
+    eventually("B's page to resolve", Duration::from_secs(20), || async {
+        (page(&b, &id_b).await["status"] == "resolved").then_some(())
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+    let _ = std::fs::remove_dir_all(&folder_a);
+    let _ = std::fs::remove_dir_all(&folder_b);
+}
