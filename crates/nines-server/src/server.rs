@@ -36,8 +36,18 @@ pub struct ServerConfig {
     /// (`https://nines.example.com`); `http://{listen}` when not set.
     pub public_url: Option<String>,
     /// The evaluator's heartbeat: longer than this without an evaluation pages
-    /// (`NinesEvaluatorStalled`).
-    pub evaluator_deadline: Duration,
+    /// (`NinesEvaluatorStalled`); by default the longer of 2 minutes and three evaluation
+    /// intervals.
+    pub evaluator_deadline: Option<Duration>,
+}
+
+impl ServerConfig {
+    /// How long the evaluator may go without an evaluation before it pages.
+    pub fn evaluator_deadline(&self) -> Duration {
+        self.evaluator_deadline.unwrap_or_else(|| {
+            Duration::from_secs(120).max(self.evaluation_interval.saturating_mul(3))
+        })
+    }
 }
 
 impl Default for ServerConfig {
@@ -50,7 +60,7 @@ impl Default for ServerConfig {
             environment: std::collections::HashMap::new(),
             pull_tick: crate::pull::task::TICK,
             public_url: None,
-            evaluator_deadline: Duration::from_secs(120),
+            evaluator_deadline: None,
         }
     }
 }

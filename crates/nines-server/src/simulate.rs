@@ -342,9 +342,7 @@ pub fn simulate_paging(
                         let channels: Vec<String> = person
                             .contacts
                             .iter()
-                            .filter(|contact| {
-                                catalog.channels.iter().any(|c| c.id == contact.channel)
-                            })
+                            .filter(|contact| can_page(catalog, contact))
                             .map(|contact| contact.channel.clone())
                             .collect();
                         if channels.is_empty() {
@@ -436,4 +434,22 @@ pub fn simulate_paging(
         policy: Some(policy),
         steps,
     })
+}
+
+/// Whether a contact can carry a page, as the pager finds when it renders the notice: its
+/// channel exists and takes pages (not Alertmanager), and an email channel has an address.
+fn can_page(
+    catalog: &nines_spec::Catalog,
+    contact: &nines_core::oncall::directory::Contact,
+) -> bool {
+    use nines_spec::catalog::ChannelKind;
+    catalog
+        .channels
+        .iter()
+        .find(|channel| channel.id == contact.channel)
+        .is_some_and(|channel| match &channel.kind {
+            ChannelKind::Alertmanager { .. } => false,
+            ChannelKind::Email { .. } => contact.address.is_some(),
+            _ => true,
+        })
 }

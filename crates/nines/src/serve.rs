@@ -120,6 +120,28 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
             ));
         }
     }
+    // PagerDuty-compatible integration keys likewise: without its key an integration would
+    // answer every event "Invalid routing key", which senders do not retry.
+    for integration in &catalog.oncall.integrations {
+        if let nines_spec::IntegrationKey::Env(name) = &integration.key
+            && config
+                .environment
+                .get(name)
+                .is_none_or(|value| value.is_empty())
+        {
+            missing.push(format!(
+                "{}:{}: integration {:?}: routing key environment variable {name} is not set",
+                integration.origin.file, integration.origin.line, integration.id
+            ));
+        }
+    }
+    if let Some(url) = &config.public_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        missing.push(format!(
+            "--public-url {url:?} must be an http(s) URL (where people reach this server)"
+        ));
+    }
     if !missing.is_empty() {
         eprintln!("{}", missing.join("\n"));
         eprintln!("the configuration is invalid: nothing was started and the store was not opened");
@@ -130,6 +152,9 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
         let store = nines_store::open(&args.database).await.with_context(|| format!("opening {}", args.database))?;
         let running = server::start(catalog, store, config).await.map_err(anyhow::Error::msg)?;
         tracing::info!(address = %running.address, slos = running.state.fleet().len(), database = %args.database, "nines is serving");
+        if args.public_url.is_none() && running.state.catalog.oncall.pages() {
+            tracing::warn!(links = %format!("http://{}", running.address), "no --public-url: the acknowledge links in notifications point at the listen address; set --public-url (NINES_PUBLIC_URL) to where people reach this server");
+        }
         wait_for_signal().await;
         tracing::info!("shutting down");
         running.stop().await;

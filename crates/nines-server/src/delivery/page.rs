@@ -90,7 +90,8 @@ pub struct PageAlert {
     pub labels: BTreeMap<String, String>,
 }
 
-/// Signed one-click links (built by the pager); None when no public URL is configured.
+/// Signed one-click links, built by the pager from the server's public URL (`--public-url`,
+/// else its listen address); `None` where a notice has no page to act on.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageLinks {
     pub page: Option<String>,
@@ -128,30 +129,45 @@ pub struct PageWebhookPayload {
     pub actor: Option<String>,
 }
 
-/// `page:{page_id}:{event}:{round}:{step}:{person or "-"}:{at_ms}:{channel_id}`.
-pub fn page_idempotency_key(notice: &PageNotice, channel_id: &str) -> String {
-    let person = notice
-        .person
-        .as_ref()
-        .map_or("-", |person| person.id.as_str());
+/// `page:{page_id}:{event}:{round}:{step}:{recipient}:{at_ms}:{channel_id}`, where the recipient
+/// is the person and a hash of their address on the channel (`alice~1f2e...`: two contacts of one
+/// person on one channel are two messages), or `-` for a PagerDuty channel, which keeps one
+/// incident per page whoever the notice was for (one event per page event, not one per person).
+pub fn page_idempotency_key(notice: &PageNotice, channel: &Channel) -> String {
+    let recipient = match (&channel.kind, &notice.person) {
+        (ChannelKind::PagerDuty { .. }, _) | (_, None) => "-".to_string(),
+        (_, Some(person)) => match &person.address {
+            Some(address) => format!("{}~{:016x}", person.id, fnv1a(address)),
+            None => person.id.clone(),
+        },
+    };
     format!(
-        "page:{}:{}:{}:{}:{person}:{}:{channel_id}",
+        "page:{}:{}:{}:{}:{recipient}:{}:{}",
         notice.page_id,
         notice.event.name(),
         notice.round,
         notice.step,
-        notice.at.as_millisecond()
+        notice.at.as_millisecond(),
+        channel.id
     )
 }
 
-/// The page a message is about (`page:{page_id}`), from an idempotency key without its
-/// `:{channel}` suffix; None when the key is not a page key.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The stream of a page message (`page:{page_id}:{recipient}`): messages to one recipient on one
+/// channel keep their order (a retried trigger never lands after its resolve), and one
+/// recipient's failing address never holds back the escalation to another. From an idempotency
+/// key without its `:{channel}` suffix; None when the key is not a page key.
 pub(super) fn page_stream(key_without_channel: &str) -> Option<String> {
     let rest = key_without_channel.strip_prefix("page:")?;
     // From the right: at_ms, person, step, round, event; what is left is the page id.
     let mut parts = rest.rsplitn(6, ':');
     let at_ms = parts.next()?;
-    let _person = parts.next()?;
+    let recipient = parts.next()?;
     let step = parts.next()?;
     let round = parts.next()?;
     let event = parts.next()?;
@@ -161,7 +177,7 @@ pub(super) fn page_stream(key_without_channel: &str) -> Option<String> {
         && numeric(round)
         && PageEvent::from_name(event).is_some()
         && at_ms.parse::<i64>().is_ok();
-    valid.then(|| format!("page:{page_id}"))
+    valid.then(|| format!("page:{page_id}:{recipient}"))
 }
 
 /// The outbox row of one page notice on one channel. Idempotency key:
@@ -177,8 +193,18 @@ pub fn page_outbox_row(
     channel: &Channel,
     now_ms: i64,
 ) -> Result<OutboxRow, String> {
-    let idempotency_key = page_idempotency_key(notice, &channel.id);
-    let context = templates::page_context(notice);
+    let idempotency_key = page_idempotency_key(notice, channel);
+    // Alert text comes from outside (Alertmanager, PagerDuty senders, webhooks): in Slack's
+    // mrkdwn, `<!channel>` or `<https://evil|Acknowledge>` in a summary or label would ping
+    // everyone or disguise a link, so Slack sees it escaped.
+    let escaped;
+    let for_template = if matches!(channel.kind, ChannelKind::Slack { .. }) {
+        escaped = slack::escaped_notice(notice);
+        &escaped
+    } else {
+        notice
+    };
+    let context = templates::page_context(for_template);
     let render = || templates::render(channel, &context).map_err(|err| err.to_string());
     let payload = match &channel.kind {
         ChannelKind::Webhook { .. } => {
@@ -201,7 +227,7 @@ pub fn page_outbox_row(
             to_json(&slack::message(
                 &rendered,
                 mention,
-                &notice.labels,
+                &for_template.labels,
                 &page_buttons(notice),
             ))?
         }

@@ -50,6 +50,30 @@ pub fn is_member_id(address: &str) -> bool {
         && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
+/// Escapes Slack's control characters (`&`, `<`, `>`) in text from outside.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A page notice whose alert-given text (summary, labels, alerts, actor) is escaped for Slack;
+/// links and ids stay as they are.
+pub fn escaped_notice(notice: &super::page::PageNotice) -> super::page::PageNotice {
+    let mut out = notice.clone();
+    let escape_map = |map: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+        map.iter().map(|(k, v)| (escape(k), escape(v))).collect()
+    };
+    out.summary = escape(&notice.summary);
+    out.labels = escape_map(&notice.labels);
+    out.actor = notice.actor.as_deref().map(escape);
+    for alert in &mut out.alerts {
+        alert.summary = escape(&alert.summary);
+        alert.labels = escape_map(&alert.labels);
+    }
+    out
+}
+
 /// The message body posted to the incoming webhook.
 pub fn message(
     rendered: &Rendered,

@@ -74,7 +74,8 @@ fn problems(message: &str, problems: &[Problem]) -> Response {
 fn pager_error(err: PagerError) -> Response {
     let status = match &err {
         PagerError::NotFound(_) => StatusCode::NOT_FOUND,
-        PagerError::Illegal(_) | PagerError::Conflict => StatusCode::CONFLICT,
+        PagerError::Illegal(_) => StatusCode::CONFLICT,
+        PagerError::Conflict => StatusCode::SERVICE_UNAVAILABLE,
         PagerError::Invalid(_) => StatusCode::BAD_REQUEST,
         PagerError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
@@ -90,11 +91,13 @@ async fn read(body: Body) -> Result<Bytes, Response> {
     })
 }
 
-/// Ingests alerts one by one; a store failure answers 503 so the sender retries the whole
-/// batch (alerts already taken are deduplicated then).
+/// Ingests every alert of a batch. If any could not be taken (the store failed, or its page kept
+/// changing), the answer is 503 so the sender retries the whole batch: the alerts already
+/// taken are deduplicated then, and none after a failure is skipped.
 async fn ingest_all(state: &AppState, alerts: &[IncomingAlert]) -> Response {
     let now = Timestamp::now();
     let mut outcomes = Vec::new();
+    let mut failures = Vec::new();
     for alert in alerts {
         match state.pager.ingest(alert, now).await {
             Ok(outcome) => outcomes.push(json!({
@@ -102,8 +105,21 @@ async fn ingest_all(state: &AppState, alerts: &[IncomingAlert]) -> Response {
                 "outcome": outcome.name(),
                 "page": outcome.page_id(),
             })),
-            Err(err) => return pager_error(err),
+            Err(err) => {
+                outcomes.push(json!({"fingerprint": alert.fingerprint, "error": err.to_string()}));
+                failures.push(format!("{}: {err}", alert.fingerprint));
+            }
         }
+    }
+    if let Some(first) = failures.first() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "error": {"status": 503, "message": format!("{} of {} alerts not taken; retry the batch ({first})", failures.len(), alerts.len())},
+                "alerts": outcomes,
+            })),
+        )
+            .into_response();
     }
     Json(json!({"alerts": outcomes})).into_response()
 }

@@ -240,12 +240,21 @@ fn describe(
     let runbook = ["runbook_url", "runbook"]
         .iter()
         .find_map(|key| annotations.get(*key).or_else(|| labels.get(*key)))
+        .filter(|url| is_http_url(url))
         .cloned();
     let severity = labels
         .get("severity")
         .cloned()
         .unwrap_or_else(|| "unknown".to_string());
     (summary, runbook, severity)
+}
+
+/// Only http(s) URLs become an alert's runbook (a link button in Slack, a link in email);
+/// anything else stays an annotation.
+pub(crate) fn is_http_url(text: &str) -> bool {
+    (text.starts_with("https://") || text.starts_with("http://"))
+        && text.len() > "https://".len()
+        && !text.chars().any(char::is_whitespace)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -612,6 +621,7 @@ pub fn pagerduty_alert(
     let runbook = annotations
         .get("runbook_url")
         .or_else(|| annotations.get("runbook"))
+        .filter(|url| is_http_url(url))
         .cloned();
     IncomingAlert {
         source: "pagerduty".to_string(),

@@ -63,7 +63,7 @@ pub fn watched(state: &AppState) -> Vec<Watched> {
             }
         })
         .collect();
-    let deadline = state.config.evaluator_deadline;
+    let deadline = state.config.evaluator_deadline();
     out.push(Watched {
         id: EVALUATOR_HEARTBEAT.to_string(),
         interval: Span::seconds(i64::try_from(deadline.as_secs()).unwrap_or(i64::MAX)),
@@ -184,6 +184,10 @@ pub async fn reconcile_slo_alerts(state: &AppState, pager: &Pager, now: Timestam
                     continue;
                 };
                 let def = &entry.def;
+                // `alerting.page.disable`: the SLO's page alerts page nobody.
+                if def.alerting.page.disable {
+                    continue;
+                }
                 let mut labels: BTreeMap<String, String> = def.labels.clone();
                 labels.extend(def.alerting.labels.clone());
                 labels.extend(def.alerting.page.labels.clone());

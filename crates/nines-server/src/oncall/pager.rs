@@ -122,6 +122,7 @@ impl PageAction {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TickStats {
     pub escalated: usize,
+    /// Alerts paged that were muted or unrouted when they came.
     pub unmuted: usize,
     pub errors: usize,
 }
@@ -291,6 +292,9 @@ impl Pager {
 
         if let Some(page) = self.store.open_page(&group).await? {
             row.page_id = Some(page.id.clone());
+            // Written with its version, so a replica resolving the page meanwhile makes this
+            // commit fail and the alert is decided again (it then opens a page of its own).
+            commit.pages.push(touched(&page, now_ms));
             commit.events.push(event(
                 now_ms,
                 "page.alert_added",
@@ -386,7 +390,11 @@ impl Pager {
                 .await?
                 .iter()
                 .any(|other| other.fingerprint != row.fingerprint && other.status == "firing");
-            if !others_firing {
+            if others_firing {
+                // Another replica may resolve the page's other alert at the same time: the
+                // version makes one of the two commits fail and decide again, seeing both.
+                commit.pages.push(touched(&page, now_ms));
+            } else {
                 let actor = format!("{}:{}", alert.source, alert_origin(alert));
                 let resolved = self
                     .act_commit(&page, PageAction::Resolve, &actor, now)
@@ -818,14 +826,38 @@ impl Pager {
         }
         match self.store.firing_alerts().await {
             Ok(alerts) => {
-                for row in alerts.into_iter().filter(|row| row.muted_by.is_some()) {
+                // Firing alerts without a page: muted, or unrouted when they came. One read
+                // of the silences for all of them; only those that would page now are retried.
+                let unpaged: Vec<AlertRow> = alerts
+                    .into_iter()
+                    .filter(|row| row.page_id.is_none())
+                    .collect();
+                let silences = if unpaged.is_empty() {
+                    Vec::new()
+                } else {
+                    match self.active_silences(now).await {
+                        Ok(silences) => silences,
+                        Err(err) => {
+                            tracing::error!(error = %err, "reading silences");
+                            stats.errors += 1;
+                            return stats;
+                        }
+                    }
+                };
+                for row in unpaged {
                     let mut alert = incoming_of_row(&row);
                     alert.action = AlertAction::Trigger;
-                    match self.unmute(&alert, now).await {
+                    let maintenance = &self.catalog.oncall.maintenance;
+                    if muted_by(&alert.labels, now, &silences, maintenance).is_some()
+                        || self.route(&alert.labels, &alert.fingerprint).is_none()
+                    {
+                        continue;
+                    }
+                    match self.page_unpaged(&alert, now).await {
                         Ok(true) => stats.unmuted += 1,
                         Ok(false) => {}
                         Err(err) => {
-                            tracing::error!(alert = %row.fingerprint, error = %err, "re-routing an unmuted alert");
+                            tracing::error!(alert = %row.fingerprint, error = %err, "paging an alert that was muted or unrouted");
                             stats.errors += 1;
                         }
                     }
@@ -839,8 +871,13 @@ impl Pager {
         stats
     }
 
-    /// Pages a muted alert once nothing mutes it any more.
-    async fn unmute(&self, alert: &IncomingAlert, now: Timestamp) -> Result<bool, PagerError> {
+    /// Pages a firing alert that has no page: muted when it came (its silence or maintenance
+    /// window has ended) or unrouted (a route or an owner's policy takes it now).
+    async fn page_unpaged(
+        &self,
+        alert: &IncomingAlert,
+        now: Timestamp,
+    ) -> Result<bool, PagerError> {
         let silences = self.active_silences(now).await?;
         if muted_by(
             &alert.labels,
@@ -857,7 +894,7 @@ impl Pager {
             let Some(mut existing) = self.store.alert(&alert.fingerprint).await? else {
                 return Ok(false);
             };
-            if existing.status != "firing" || existing.muted_by.is_none() {
+            if existing.status != "firing" || existing.page_id.is_some() {
                 return Ok(false);
             }
             // Forget the mute so `trigger` treats it as new.
@@ -885,7 +922,33 @@ impl Pager {
             {
                 return Ok(false);
             }
-            let (state, effects) = advance(&state, &|id| self.policy(id), &PageInput::Timer, now)?;
+            let (state, effects) =
+                match advance(&state, &|id| self.policy(id), &PageInput::Timer, now) {
+                    Ok(next) => next,
+                    // The policy was removed or emptied, or hands over in a loop, since the
+                    // page began (a config change): stop its timer, say why on its timeline,
+                    // rather than failing every second.
+                    Err(err) => {
+                        let mut stopped = touched(&page, now.as_millisecond());
+                        stopped.row.next_at_ms = None;
+                        let commit = PagingCommit {
+                            pages: vec![stopped],
+                            events: vec![event(
+                                now.as_millisecond(),
+                                "page.escalation_stopped",
+                                Some(&page.id),
+                                "escalation",
+                                json!({"policy": page.policy, "reason": err.to_string()}),
+                            )],
+                            ..PagingCommit::default()
+                        };
+                        if self.store.commit_paging(&commit).await? {
+                            tracing::error!(page = %page.id, error = %err, "escalation stopped");
+                            return Ok(false);
+                        }
+                        continue;
+                    }
+                };
             let mut row = page.clone();
             row.version = page.version + 1;
             row.updated_ms = now.as_millisecond();
@@ -943,7 +1006,7 @@ impl Pager {
 
 /// The escalation policy and group key of an alert: the routing tree's first match that names
 /// a policy, else the escalation policy of the team that owns its `service`. Without a routing
-/// tree, the owner's policy and one page per alert.
+/// tree, the owner's policy and one page per alert. The group key starts with the policy.
 pub fn route(catalog: &Catalog, labels: &Labels, fingerprint: &str) -> Option<(String, String)> {
     let default_root = Route {
         matchers: Vec::new(),
@@ -962,10 +1025,25 @@ pub fn route(catalog: &Catalog, labels: &Labels, fingerprint: &str) -> Option<(S
     for found in root.resolve(labels) {
         let policy = found.policy.clone().or_else(|| owner_policy.clone());
         if let Some(policy) = policy {
-            return Some((policy, group_key(&found, labels, fingerprint)));
+            // The policy is part of the key: alerts of two teams' services never share a page
+            // (the tree's `group_by` may not name `service`).
+            let key = format!("{policy}/{}", group_key(&found, labels, fingerprint));
+            return Some((policy, key));
         }
     }
     None
+}
+
+/// The page unchanged but for its version and update time: a commit that depends on the page
+/// staying as read (open, with these alerts) carries it.
+fn touched(page: &PageRow, now_ms: i64) -> PageWrite {
+    let mut row = page.clone();
+    row.version = page.version + 1;
+    row.updated_ms = now_ms;
+    PageWrite {
+        row,
+        expected_version: Some(page.version),
+    }
 }
 
 /// The escalation state a page row holds.
@@ -1003,7 +1081,17 @@ fn alert_row(alert: &IncomingAlert, existing: Option<&AlertRow>, now_ms: i64) ->
         summary: alert.summary.clone(),
         severity: alert.severity.clone(),
         labels: json!(alert.labels).to_string(),
-        annotations: json!(alert.annotations).to_string(),
+        // The runbook is kept with the alert, so that an alert paged later (after its silence)
+        // still links it.
+        annotations: {
+            let mut annotations = alert.annotations.clone();
+            if let Some(runbook) = &alert.runbook {
+                annotations
+                    .entry("runbook_url".to_string())
+                    .or_insert_with(|| runbook.clone());
+            }
+            json!(annotations).to_string()
+        },
         starts_ms: existing
             .filter(|row| row.status == "firing" || row.status == "unmuted")
             .map(|row| row.starts_ms)
@@ -1042,6 +1130,7 @@ pub fn incoming_of_row(row: &AlertRow) -> IncomingAlert {
         runbook: annotations
             .get("runbook_url")
             .or_else(|| annotations.get("runbook"))
+            .filter(|url| crate::oncall::intake::is_http_url(url))
             .cloned(),
         annotations,
         summary: row.summary.clone(),

@@ -590,7 +590,7 @@ async fn a_stalled_evaluator_pages_through_its_own_heartbeat() {
     // The evaluator runs once at start and then not for an hour; its deadline is 2 s.
     let server = TestServer::start_with(&folder, &config(&receiver.url), |config, _| {
         config.evaluation_interval = Duration::from_secs(3600);
-        config.evaluator_deadline = Duration::from_secs(2);
+        config.evaluator_deadline = Some(Duration::from_secs(2));
     })
     .await;
     let page = eventually(
@@ -997,4 +997,101 @@ async fn pages_forwarded_over_pagerduty_events_open_and_resolve_in_another_nines
     b.stop().await;
     let _ = std::fs::remove_dir_all(&folder_a);
     let _ = std::fs::remove_dir_all(&folder_b);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_of_two_teams_never_share_a_page_even_when_grouped_by_name_only() {
+    let receiver = Receiver::start().await;
+    let folder = folder("oncall-two-teams");
+    let text = config(&receiver.url)
+        .replace(
+            "slos:\n",
+            "  - {id: search, owner: search-team, runbooks: [\"https://runbooks.example/search\"]}\nslos:\n",
+        )
+        .replace(
+            "schedules:\n",
+            "  - {id: search-team, name: Search, members: [bob], escalation_policy: search}\nschedules:\n",
+        )
+        .replacen(
+            "\nroutes:\n",
+            "\n  - id: search\n    steps:\n      - {targets: [{person: bob}]}\nroutes:\n",
+            1,
+        )
+        .replace("group_by: [alertname, service]", "group_by: [alertname]");
+    let server = TestServer::start_with(&folder, &text, quick(Duration::from_secs(300))).await;
+    let mut pages = Vec::new();
+    for service in ["payments", "search"] {
+        let (status, body) = server
+            .post_json(
+                "/api/v1/intake/webhook",
+                json!({"labels": {"alertname": "DiskFull", "service": service}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["alerts"][0]["outcome"], "paged", "{body}");
+        pages.push(body["alerts"][0]["page"].as_str().unwrap().to_string());
+    }
+    assert_ne!(pages[0], pages[1]);
+    assert_eq!(page(&server, &pages[0]).await["policy"], "payments");
+    assert_eq!(page(&server, &pages[1]).await["policy"], "search");
+    // A third DiskFull of payments joins the payments page.
+    let (_, body) = server
+        .post_json(
+            "/api/v1/intake/webhook",
+            json!({"labels": {"alertname": "DiskFull", "service": "payments", "disk": "2"}}),
+        )
+        .await;
+    assert_eq!(body["alerts"][0]["outcome"], "grouped", "{body}");
+    assert_eq!(body["alerts"][0]["page"], pages[0].as_str());
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_whose_policy_is_gone_stops_escalating_and_says_why() {
+    let receiver = Receiver::start().await;
+    let folder = folder("oncall-policy-gone");
+    let server = start(&folder, &receiver.url, Duration::from_secs(1)).await;
+    let (_, body) = server
+        .post_json(
+            "/api/v1/intake/webhook",
+            json!({"labels": {"alertname": "Down", "service": "payments"}}),
+        )
+        .await;
+    let page_id = body["alerts"][0]["page"].as_str().unwrap().to_string();
+    server.stop().await;
+    // Restarted without the policy the page runs on (a configuration change).
+    let server = TestServer::start_with(&folder, &config(&receiver.url), |config, catalog| {
+        quick(Duration::from_secs(1))(config, catalog);
+        for policy in &mut catalog.oncall.escalation_policies {
+            policy.id = "renamed".to_string();
+        }
+    })
+    .await;
+    let stopped = eventually(
+        "the escalation to stop",
+        Duration::from_secs(10),
+        || async {
+            let page = page(&server, &page_id).await;
+            timeline_kinds(&page)
+                .contains(&"page.escalation_stopped".to_string())
+                .then_some(page)
+        },
+    )
+    .await;
+    assert_eq!(stopped["next_escalation"], Value::Null, "{stopped}");
+    assert_eq!(
+        stopped["status"], "triggered",
+        "still open, for someone to act on"
+    );
+    let reason = stopped["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|event| event["kind"] == "page.escalation_stopped")
+        .unwrap()["detail"]["reason"]
+        .clone();
+    assert!(reason.as_str().unwrap().contains("payments"), "{reason}");
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&folder);
 }

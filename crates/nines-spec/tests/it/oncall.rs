@@ -88,10 +88,20 @@ fn the_example_loads_into_core_values() {
     assert_eq!(alice.time_zone, berlin());
     assert_eq!(
         alice.contacts,
-        [Contact {
-            channel: "ops-webhook".to_string(),
-            address: None
-        }]
+        [
+            Contact {
+                channel: "email".to_string(),
+                address: Some("alice@example.com".to_string())
+            },
+            Contact {
+                channel: "slack-oncall".to_string(),
+                address: Some("U012ABCDE".to_string())
+            },
+            Contact {
+                channel: "ops-webhook".to_string(),
+                address: None
+            }
+        ]
     );
     assert_eq!(
         directory.team("payments"),
@@ -251,7 +261,7 @@ fn the_example_loads_into_core_values() {
     assert_eq!(integration.labels["service"], "checkout");
 
     let origin = &oncall.origins.schedules["payments-primary"];
-    assert_eq!((origin.line, origin.path.as_str()), (49, "schedules[0]"));
+    assert_eq!((origin.line, origin.path.as_str()), (51, "schedules[0]"));
 }
 
 #[test]

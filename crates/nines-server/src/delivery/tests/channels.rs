@@ -364,7 +364,38 @@ fn page_rows_have_their_key_stream_and_errors() {
         format!("page:pg-42:triggered:0:1:alice:{T0}:hook")
     );
     assert_eq!((row.created_ms, row.next_attempt_ms), (T0 + 5, T0 + 5));
-    assert_eq!(stream_of(&row), "page:pg-42");
+    assert_eq!(stream_of(&row), "page:pg-42:alice");
+    // Two addresses of one person on one channel: two messages, two streams (one failing
+    // address holds back neither the other nor the escalation to someone else).
+    let home = page_outbox_row(
+        &page_notice(PageEvent::Triggered, Some("a@home")),
+        &hook,
+        T0,
+    )
+    .expect("row");
+    let work = page_outbox_row(
+        &page_notice(PageEvent::Triggered, Some("a@work")),
+        &hook,
+        T0,
+    )
+    .expect("row");
+    assert_ne!(home.idempotency_key, work.idempotency_key);
+    assert!(
+        home.idempotency_key.contains(":alice~"),
+        "{}",
+        home.idempotency_key
+    );
+    assert_ne!(stream_of(&home), stream_of(&work));
+    // PagerDuty keeps one incident per page: one event per page event, whoever it was for.
+    let pd = pagerduty_channel("pd", "http://127.0.0.1:9/v2/enqueue");
+    let for_alice = page_outbox_row(&notice, &pd, T0).expect("row");
+    let mut for_bob = notice.clone();
+    if let Some(person) = &mut for_bob.person {
+        person.id = "bob".to_string();
+    }
+    let for_bob = page_outbox_row(&for_bob, &pd, T0).expect("row");
+    assert_eq!(for_alice.idempotency_key, for_bob.idempotency_key);
+    assert_eq!(stream_of(&for_alice), "page:pg-42:-");
     let mut nobody = notice.clone();
     nobody.person = None;
     let row = page_outbox_row(&nobody, &hook, T0).expect("webhook row");
@@ -372,7 +403,7 @@ fn page_rows_have_their_key_stream_and_errors() {
         row.idempotency_key,
         format!("page:pg-42:triggered:0:1:-:{T0}:hook")
     );
-    assert_eq!(stream_of(&row), "page:pg-42");
+    assert_eq!(stream_of(&row), "page:pg-42:-");
     // An SLO called "page" is still read as an SLO alert.
     let rows = outbox_rows(
         &super::notice("page", Change::Fired, T0),
@@ -871,5 +902,32 @@ fn email_channels_build_with_every_tls_mode_and_credentials() {
     assert!(
         problems[1].starts_with("channel \"bad\": to: \"nope\" is not an email address"),
         "{problems:?}"
+    );
+}
+
+#[test]
+fn slack_sees_alert_text_escaped_so_it_cannot_ping_everyone_or_disguise_links() {
+    let chat = slack_channel("chat", "SLACK_URL");
+    let mut notice = page_notice(PageEvent::Triggered, Some("U0ABC"));
+    notice.summary = "<!channel> disk & <https://evil.example|Acknowledge>".to_string();
+    notice
+        .labels
+        .insert("note".to_string(), "<!here>".to_string());
+    let row = page_outbox_row(&notice, &chat, T0).expect("slack row");
+    let body = row.payload;
+    assert!(
+        !body.contains("<!channel>") && !body.contains("<!here>"),
+        "{body}"
+    );
+    assert!(!body.contains("<https://evil.example|"), "{body}");
+    assert!(
+        body.contains("&lt;!channel&gt; disk &amp; &lt;https://evil.example|Acknowledge&gt;"),
+        "{body}"
+    );
+    // The mention nines makes, and its own links, stay live.
+    assert!(body.contains("<@U0ABC>"), "{body}");
+    assert!(
+        body.contains("https://nines.example.com/p/pg-42/ack?sig=abc"),
+        "{body}"
     );
 }
