@@ -213,7 +213,7 @@ impl Pager {
                 }
                 let actor = format!("{}:{}", alert.source, alert_origin(alert));
                 let commit = self
-                    .act_commit(&page, PageAction::Acknowledge, &actor, now)
+                    .act_commit(&page, PageAction::Acknowledge, &actor, now, None)
                     .await?;
                 Ok((Outcome::Acknowledged { page_id }, Some(commit)))
             }
@@ -397,7 +397,13 @@ impl Pager {
             } else {
                 let actor = format!("{}:{}", alert.source, alert_origin(alert));
                 let resolved = self
-                    .act_commit(&page, PageAction::Resolve, &actor, now)
+                    .act_commit(
+                        &page,
+                        PageAction::Resolve,
+                        &actor,
+                        now,
+                        Some(&row.fingerprint),
+                    )
                     .await?;
                 commit.events.extend(resolved.events);
                 commit.outbox.extend(resolved.outbox);
@@ -667,7 +673,7 @@ impl Pager {
                 .page(page_id)
                 .await?
                 .ok_or_else(|| PagerError::NotFound(page_id.to_string()))?;
-            let commit = self.act_commit(&page, action, actor, now).await?;
+            let commit = self.act_commit(&page, action, actor, now, None).await?;
             let written = commit.pages.first().map(|write| write.row.clone());
             if self.store.commit_paging(&commit).await? {
                 return written.ok_or(PagerError::Conflict);
@@ -676,12 +682,15 @@ impl Pager {
         Err(PagerError::Conflict)
     }
 
+    /// The commit of a person's (or a source's) action on a page. `just_resolved` names an
+    /// alert resolved in the same commit, shown resolved in the notices.
     async fn act_commit(
         &self,
         page: &PageRow,
         action: PageAction,
         actor: &str,
         now: Timestamp,
+        just_resolved: Option<&str>,
     ) -> Result<PagingCommit, PagerError> {
         let now_ms = now.as_millisecond();
         let state = state_of(page);
@@ -706,7 +715,13 @@ impl Pager {
             .page_alerts(&page.id)
             .await?
             .iter()
-            .map(page_alert)
+            .map(|row| {
+                let mut alert = page_alert(row);
+                if just_resolved == Some(row.fingerprint.as_str()) {
+                    alert.status = "resolved".to_string();
+                }
+                alert
+            })
             .collect();
         let (kind, name) = match action {
             PageAction::Acknowledge => {

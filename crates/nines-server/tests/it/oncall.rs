@@ -579,6 +579,18 @@ async fn a_heartbeat_that_stops_pages_and_beating_again_resolves() {
         .await;
     assert_eq!(beat["resolved"], true, "{beat}");
     assert_eq!(page(&server, &page_id).await["status"], "resolved");
+    // The resolution notice shows the alert resolved (it is written in the same commit).
+    let notice = eventually("the resolution notice", Duration::from_secs(10), || async {
+        receiver
+            .bodies
+            .lock()
+            .await
+            .iter()
+            .find(|body| body["event"] == "resolved" && body["page_id"] == page_id.as_str())
+            .cloned()
+    })
+    .await;
+    assert_eq!(notice["alerts"][0]["status"], "resolved", "{notice}");
     server.stop().await;
     let _ = std::fs::remove_dir_all(&folder);
 }
