@@ -7,6 +7,7 @@ pub mod alert;
 pub mod buckets;
 pub mod budget;
 pub mod duration;
+pub mod incident;
 pub mod oncall;
 pub mod ratio;
 pub mod slo;
