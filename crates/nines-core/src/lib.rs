@@ -1,5 +1,6 @@
 //! The nines domain, pure: SLO and error-budget math, windows, bucketed counts, the
-//! multi-window multi-burn-rate alert policy and the alert state machine.
+//! multi-window multi-burn-rate alert policy and the alert state machine, on-call, and
+//! incidents with their postmortems.
 //!
 //! Nothing here does IO or reads a clock: every function that depends on time takes `now`.
 
@@ -7,6 +8,7 @@ pub mod alert;
 pub mod buckets;
 pub mod budget;
 pub mod duration;
+pub mod incident;
 pub mod oncall;
 pub mod ratio;
 pub mod slo;

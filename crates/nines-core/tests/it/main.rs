@@ -2,6 +2,7 @@
 
 mod buckets;
 mod budget;
+mod incident;
 mod oncall_directory;
 mod oncall_escalation;
 mod oncall_matcher;
