@@ -498,6 +498,8 @@ pub struct Catalog {
     pub sources: Vec<Source>,
     /// People, teams, schedules, escalation, routing, maintenance, heartbeats and integrations.
     pub oncall: OnCall,
+    /// Severity rubric, rules that open incidents from pages, postmortem template.
+    pub incidents: crate::incidents::IncidentConfig,
 }
 
 impl Catalog {

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod datasource;
 pub mod diag;
 pub mod generate;
+pub mod incidents;
 pub mod native;
 pub mod oncall;
 pub mod openslo;

@@ -78,6 +78,9 @@ struct RawFile {
     heartbeats: Vec<Value>,
     #[serde(default)]
     integrations: Vec<Value>,
+    /// Severity rubric, rules that open incidents, postmortem template (`incidents.rs`).
+    #[serde(default)]
+    incidents: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -381,6 +384,9 @@ pub fn read(doc: &SourceDoc, context: &mut LoadContext) {
         },
         context,
     );
+    if let Some(value) = &file.incidents {
+        crate::incidents::read(doc, value, context);
+    }
     for (index, value) in file.services.iter().enumerate() {
         read_service(doc, &join_index("services", index), value, context);
     }

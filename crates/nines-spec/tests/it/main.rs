@@ -2,6 +2,7 @@
 
 mod channels;
 mod generate;
+mod incidents;
 mod native;
 mod oncall;
 mod openslo;
