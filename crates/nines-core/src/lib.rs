@@ -9,6 +9,7 @@ pub mod budget;
 pub mod duration;
 pub mod oncall;
 pub mod ratio;
+pub mod report;
 pub mod slo;
 pub mod time;
 pub mod window;
