@@ -720,3 +720,34 @@ fn business_hours_follow_daylight_saving_in_the_responders_zone() {
         }
     );
 }
+
+proptest::proptest! {
+    /// Whatever the acknowledgement delays, the summary orders itself: every figure lies between
+    /// the smallest and the largest delay, and the median never exceeds the p90.
+    #[test]
+    fn time_to_acknowledge_figures_stay_in_order(delays in proptest::collection::vec(0i64..100_000, 1..40)) {
+        let created = ts("2026-03-03T00:00Z");
+        let pages: Vec<PageFact> = delays
+            .iter()
+            .enumerate()
+            .map(|(index, delay)| PageFact {
+                acknowledged: Some((
+                    created + jiff::SignedDuration::from_secs(*delay),
+                    "anna".to_string(),
+                )),
+                ..page(&format!("P{index}"), "api", "2026-03-03T00:00Z", &["anna"])
+            })
+            .collect();
+        let facts = Facts { pages, ..Facts::default() };
+        let stats = report(&week(), &facts, &Scope::All).pages.time_to_acknowledge;
+        let smallest = *delays.iter().min().unwrap();
+        let largest = *delays.iter().max().unwrap();
+        proptest::prop_assert_eq!(stats.count, delays.len());
+        let mean = stats.mean_secs.unwrap();
+        let median = stats.median_secs.unwrap();
+        let p90 = stats.p90_secs.unwrap();
+        proptest::prop_assert!(smallest <= mean && mean <= largest);
+        proptest::prop_assert!(smallest <= median && median <= p90 && p90 <= largest);
+        proptest::prop_assert!(delays.contains(&median) && delays.contains(&p90));
+    }
+}
