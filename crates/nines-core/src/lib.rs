@@ -1,5 +1,6 @@
 //! The nines domain, pure: SLO and error-budget math, windows, bucketed counts, the
-//! multi-window multi-burn-rate alert policy and the alert state machine.
+//! multi-window multi-burn-rate alert policy, the alert state machine, on-call and reliability
+//! reports.
 //!
 //! Nothing here does IO or reads a clock: every function that depends on time takes `now`.
 
