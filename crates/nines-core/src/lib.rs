@@ -1,6 +1,6 @@
 //! The nines domain, pure: SLO and error-budget math, windows, bucketed counts, the
-//! multi-window multi-burn-rate alert policy and the alert state machine, on-call, and
-//! incidents with their postmortems.
+//! multi-window multi-burn-rate alert policy and the alert state machine, on-call, incidents
+//! with their postmortems, and reliability reports.
 //!
 //! Nothing here does IO or reads a clock: every function that depends on time takes `now`.
 
@@ -11,6 +11,7 @@ pub mod duration;
 pub mod incident;
 pub mod oncall;
 pub mod ratio;
+pub mod report;
 pub mod slo;
 pub mod time;
 pub mod window;

@@ -9,5 +9,6 @@ mod oncall_matcher;
 mod oncall_route;
 mod oncall_schedule;
 mod oncall_silence;
+mod report;
 mod window;
 mod workbook;
