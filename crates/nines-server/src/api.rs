@@ -51,7 +51,7 @@ impl AppError {
         self
     }
 
-    fn not_found(what: impl Into<String>) -> AppError {
+    pub(crate) fn not_found(what: impl Into<String>) -> AppError {
         AppError::new(StatusCode::NOT_FOUND, what)
     }
 }
@@ -95,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
+        .route("/api/v1/reports", get(crate::reports::handler))
         .merge(crate::oncall::api::routes())
         .fallback(|| async { AppError::not_found("no such endpoint") })
         // Bodies are read by the handlers themselves, with their own limit and error.

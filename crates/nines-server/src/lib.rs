@@ -10,6 +10,7 @@ pub mod oncall;
 pub mod openapi;
 pub mod probes;
 pub mod pull;
+pub mod reports;
 pub mod server;
 pub mod simulate;
 pub mod writer;

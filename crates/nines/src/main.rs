@@ -4,6 +4,7 @@ mod backfill;
 mod demo;
 mod generate;
 mod oncall;
+mod report;
 mod serve;
 mod simulate;
 mod slo;
@@ -55,6 +56,9 @@ enum Command {
     /// Silences: add, list, expire.
     #[command(subcommand)]
     Silence(oncall::SilenceCommand),
+    /// A reliability report over a period: SLO attainment, incidents, MTTA, MTTR, pages per
+    /// shift, quiet on-call time, action items (table, JSON or Markdown).
+    Report(report::ReportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -237,6 +241,7 @@ fn main() -> ExitCode {
         Command::Oncall(args) => oncall::run_oncall(&args),
         Command::Schedule(command) => oncall::run_schedule(&command),
         Command::Silence(command) => oncall::run_silence(&command),
+        Command::Report(args) => report::run(&args),
     };
     match result {
         Ok(code) => code,

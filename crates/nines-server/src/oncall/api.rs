@@ -346,6 +346,9 @@ async fn act_on_page(
     Path((id, action)): Path<(String, String)>,
     body: Body,
 ) -> Response {
+    if action == "actionable" {
+        return mark_actionable(&state, &id, body).await;
+    }
     let Some(action) = PageAction::parse(&action) else {
         return error(
             StatusCode::NOT_FOUND,
@@ -391,6 +394,38 @@ async fn act_on_page(
     };
     match state.pager.act(&id, action, &by, Timestamp::now()).await {
         Ok(page) => Json(page_json(&page)).into_response(),
+        Err(err) => pager_error(err),
+    }
+}
+
+/// `POST /api/v1/pages/{id}/actionable` with `{"actionable": false, "by": "alice"}`.
+async fn mark_actionable(state: &AppState, id: &str, body: Body) -> Response {
+    let body = match read(body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(err) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("body is not valid JSON: {err}"),
+            );
+        }
+    };
+    let Some(actionable) = value.get("actionable").and_then(Value::as_bool) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "actionable: expected true or false",
+        );
+    };
+    let by = value.get("by").and_then(Value::as_str).unwrap_or("api");
+    match state
+        .pager
+        .mark_actionable(id, actionable, by, Timestamp::now())
+        .await
+    {
+        Ok(()) => Json(json!({"page": id, "actionable": actionable})).into_response(),
         Err(err) => pager_error(err),
     }
 }

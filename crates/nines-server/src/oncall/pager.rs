@@ -996,6 +996,37 @@ impl Pager {
         Err(PagerError::Conflict)
     }
 
+    /// Records whether a page called for action (reports count the non-actionable ones); the
+    /// latest mark counts.
+    pub async fn mark_actionable(
+        &self,
+        page_id: &str,
+        actionable: bool,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<(), PagerError> {
+        if by.trim().is_empty() || by.len() > 256 {
+            return Err(PagerError::Invalid(
+                "the actor must be 1 to 256 characters".to_string(),
+            ));
+        }
+        if self.store.page(page_id).await?.is_none() {
+            return Err(PagerError::NotFound(page_id.to_string()));
+        }
+        let commit = PagingCommit {
+            events: vec![event(
+                now.as_millisecond(),
+                "page.actionable",
+                Some(page_id),
+                by,
+                json!({"actionable": actionable, "by": by}),
+            )],
+            ..PagingCommit::default()
+        };
+        self.store.commit_paging(&commit).await?;
+        Ok(())
+    }
+
     /// Adds a silence (API and CLI); matchers in their text form.
     pub async fn add_silence(&self, row: &SilenceRow) -> Result<(), PagerError> {
         let texts: Vec<String> = serde_json::from_str(&row.matchers)

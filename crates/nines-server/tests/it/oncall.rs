@@ -1107,3 +1107,85 @@ async fn a_page_whose_policy_is_gone_stops_escalating_and_says_why() {
     server.stop().await;
     let _ = std::fs::remove_dir_all(&folder);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_counts_the_pages_acknowledgements_and_marks_of_its_period() {
+    let receiver = Receiver::start().await;
+    let folder = folder("oncall-report");
+    let server = start(&folder, &receiver.url, Duration::from_secs(300)).await;
+    let from = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1);
+    let mut ids = Vec::new();
+    for name in ["Disk", "Cpu"] {
+        let (_, body) = server
+            .post_json(
+                "/api/v1/intake/webhook",
+                json!({"labels": {"alertname": name, "service": "payments"}}),
+            )
+            .await;
+        ids.push(body["alerts"][0]["page"].as_str().unwrap().to_string());
+    }
+    let (status, _) = server
+        .post_json(
+            &format!("/api/v1/pages/{}/acknowledge", ids[0]),
+            json!({"by": "alice"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = server
+        .post_json(
+            &format!("/api/v1/pages/{}/actionable", ids[1]),
+            json!({"actionable": false, "by": "bob"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = server
+        .post_json(
+            &format!("/api/v1/pages/{}/resolve", ids[1]),
+            json!({"by": "bob"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let to = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(1);
+    let (status, report) = server
+        .get_json(&format!(
+            "/api/v1/reports?from={from}&to={to}&team=payments-team"
+        ))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["pages"]["created"], 2, "{report:#}");
+    assert_eq!(report["pages"]["time_to_acknowledge"]["count"], 1);
+    assert_eq!(report["pages"]["time_to_resolve"]["count"], 1);
+    assert_eq!(report["pages"]["non_actionable"]["count"], 1);
+    assert_eq!(report["pages"]["non_actionable"]["out_of"], 1);
+    assert_eq!(
+        report["on_call"]["shifts"], 1,
+        "alice's daily shift, clipped to the period"
+    );
+    assert_eq!(
+        report["on_call"]["quiet_share"], 0.0,
+        "alice was paged during it"
+    );
+    assert_eq!(report["slos"]["slos"][0]["id"], "checkout");
+    // A period before the pages holds none of them.
+    let (_, earlier) = server
+        .get_json("/api/v1/reports?from=2026-01-01&to=2026-01-02")
+        .await;
+    assert_eq!(earlier["pages"]["created"], 0, "{earlier}");
+    for (query, status, needle) in [
+        ("from=2026-02-01&to=2026-01-01", 400, "not after its start"),
+        ("from=yesterday", 400, "from \"yesterday\""),
+        ("team=nope", 404, "no team has id"),
+        ("service=nope", 404, "no service has id"),
+        ("team=payments-team&service=payments", 400, "not both"),
+        ("color=red", 400, "unknown query parameter"),
+    ] {
+        let (got, body) = server.get_json(&format!("/api/v1/reports?{query}")).await;
+        assert_eq!(got, status, "{query}: {body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(needle),
+            "{query}: {body}"
+        );
+    }
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&folder);
+}

@@ -125,6 +125,41 @@ async fn pages_oncall_schedules_and_silences_from_the_command_line() {
     ] {
         assert!(out.contains(kind), "{kind} missing:\n{out}");
     }
+    let (ok, markdown, err) = run(&[
+        "report",
+        "--from",
+        "2026-01-01",
+        "--output",
+        "markdown",
+        "--server",
+        &server,
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        markdown.starts_with("# Reliability report: everything from 2026-01-01T00:00:00Z"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("## pages") && markdown.contains("| created | 1 |"),
+        "{markdown}"
+    );
+    let (ok, table, _) = run(&["report", "--team", "payments-team", "--server", &server]);
+    assert!(ok);
+    assert!(
+        table.contains("SECTION") && table.contains("MTTA"),
+        "{table}"
+    );
+    let (ok, _, err) = run(&[
+        "report",
+        "--from",
+        "2026-02-01",
+        "--to",
+        "2026-01-01",
+        "--server",
+        &server,
+    ]);
+    assert!(!ok);
+    assert!(err.contains("not after its start"), "{err}");
     let (ok, _, err) = run(&["pages", "ack", "p-unknown", "--server", &server]);
     assert!(!ok);
     assert!(err.contains("404"), "{err}");
