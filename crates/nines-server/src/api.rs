@@ -750,6 +750,7 @@ async fn events(
         .events(&EventQuery {
             slo_id: slo,
             page_id: None,
+            incident_id: None,
             after_id: after,
             limit,
         })

@@ -275,6 +275,7 @@ pub async fn evaluate_once(state: &AppState, now: Timestamp) -> Vec<Notice> {
                 kind: format!("alert.{}", notice.change.name()),
                 slo_id: Some(notice.slo_id.clone()),
                 page_id: None,
+                incident_id: None,
                 actor: "evaluator".to_string(),
                 payload: notice_json(notice).to_string(),
             });

@@ -246,6 +246,126 @@ pub(crate) fn check_page_status(what: &str, status: &str) -> Result<()> {
     Ok(())
 }
 
+/// The statuses an incident can have: `IncidentRow::status`.
+pub const INCIDENT_STATUSES: [&str; 4] = ["investigating", "identified", "monitoring", "resolved"];
+
+/// The priorities of an action item: `ActionItemRow::priority`.
+pub const ACTION_ITEM_PRIORITIES: [&str; 3] = ["P1", "P2", "P3"];
+
+/// The statuses of an action item: `ActionItemRow::status`.
+pub const ACTION_ITEM_STATUSES: [&str; 3] = ["open", "done", "wont_do"];
+
+/// Checks an incident commit before it touches the database: statuses and priorities are known
+/// ones, every incident's version follows from its expected one (1 for a new incident,
+/// `expected + 1` for an update), and every action item has an owner and a due date
+/// `YYYY-MM-DD`. That each action item's incident exists is checked in the transaction.
+pub(crate) fn check_incident_commit(commit: &IncidentCommit) -> Result<()> {
+    for write in &commit.incidents {
+        let incident = &write.row;
+        check_incident_status(
+            &format!("status of incident {:?}", incident.id),
+            &incident.status,
+        )?;
+        if incident.reopened < 0 {
+            return Err(StoreError::Invalid(format!(
+                "reopened of incident {:?} must not be negative, got {}",
+                incident.id, incident.reopened
+            )));
+        }
+        match write.expected_version {
+            None if incident.version != 1 => {
+                return Err(StoreError::Invalid(format!(
+                    "new incident {:?} must have version 1, got {}",
+                    incident.id, incident.version
+                )));
+            }
+            Some(expected) if expected.checked_add(1) != Some(incident.version) => {
+                return Err(StoreError::Invalid(format!(
+                    "incident {:?} updated from version {expected} must have version {}, got {}",
+                    incident.id,
+                    expected.saturating_add(1),
+                    incident.version
+                )));
+            }
+            _ => {}
+        }
+    }
+    for item in &commit.action_items {
+        if !ACTION_ITEM_PRIORITIES.contains(&item.priority.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "priority of action item {:?} must be one of {ACTION_ITEM_PRIORITIES:?}, got {:?}",
+                item.id, item.priority
+            )));
+        }
+        check_action_item_status(
+            &format!("status of action item {:?}", item.id),
+            &item.status,
+        )?;
+        if item.owner.trim().is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "action item without an owner: {:?}",
+                item.id
+            )));
+        }
+        if !is_civil_date(&item.due) {
+            return Err(StoreError::Invalid(format!(
+                "due of action item {:?} must be a date YYYY-MM-DD, got {:?}",
+                item.id, item.due
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an incident status other than [`INCIDENT_STATUSES`].
+pub(crate) fn check_incident_status(what: &str, status: &str) -> Result<()> {
+    if !INCIDENT_STATUSES.contains(&status) {
+        return Err(StoreError::Invalid(format!(
+            "{what} must be one of {INCIDENT_STATUSES:?}, got {status:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses an action item status other than [`ACTION_ITEM_STATUSES`].
+pub(crate) fn check_action_item_status(what: &str, status: &str) -> Result<()> {
+    if !ACTION_ITEM_STATUSES.contains(&status) {
+        return Err(StoreError::Invalid(format!(
+            "{what} must be one of {ACTION_ITEM_STATUSES:?}, got {status:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `text` is a date of the proleptic Gregorian calendar written `YYYY-MM-DD` (so that
+/// due dates sort as text).
+pub(crate) fn is_civil_date(text: &str) -> bool {
+    // Only ASCII digits: `parse` alone would take a sign.
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        let part = text.get(range)?;
+        if !part.bytes().all(|byte| byte.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
+    let bytes = text.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return false;
+    }
+    let (Some(year), Some(month), Some(day)) = (number(0..4), number(5..7), number(8..10)) else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days_in_month).contains(&day)
+}
+
 /// Refuses a silence that ends before it starts (Alertmanager refuses it too).
 pub(crate) fn check_silence(silence: &SilenceRow) -> Result<()> {
     if silence.ends_ms < silence.starts_ms {
@@ -393,6 +513,8 @@ pub struct EventRow {
     pub slo_id: Option<String>,
     /// The on-call page it concerns (triggered, acknowledged, escalated, notified...).
     pub page_id: Option<String>,
+    /// The incident it concerns (opened, status changed, role assigned, postmortem...).
+    pub incident_id: Option<String>,
     /// Who or what caused it (`evaluator`, a user).
     pub actor: String,
     /// JSON.
@@ -445,6 +567,8 @@ pub struct EventQuery {
     pub slo_id: Option<String>,
     /// Only events of this page.
     pub page_id: Option<String>,
+    /// Only events of this incident.
+    pub incident_id: Option<String>,
     /// Only events with a larger id.
     pub after_id: Option<i64>,
     pub limit: i64,
@@ -558,6 +682,88 @@ pub struct PageQuery {
     pub limit: i64,
 }
 
+/// An incident (ids made by the caller, for example `inc-7f3k2q`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentRow {
+    pub id: String,
+    pub title: String,
+    /// Free text, for example `SEV1`.
+    pub severity: String,
+    /// `investigating`, `identified`, `monitoring` or `resolved` ([`INCIDENT_STATUSES`]).
+    pub status: String,
+    pub opened_ms: i64,
+    pub opened_by: String,
+    pub resolved_ms: Option<i64>,
+    /// JSON object role -> person (kept as text; the store does not parse it).
+    pub roles: String,
+    /// JSON array of service names (kept as text).
+    pub services: String,
+    /// JSON array of SLO ids (kept as text).
+    pub slos: String,
+    /// JSON array of page ids (kept as text).
+    pub pages: String,
+    /// The postmortem in Markdown: a draft, or the published text.
+    pub postmortem: Option<String>,
+    pub postmortem_published_ms: Option<i64>,
+    /// How many times it was reopened after being resolved.
+    pub reopened: i64,
+    pub updated_ms: i64,
+    /// 1 when created, one more per write (optimistic concurrency).
+    pub version: i64,
+}
+
+/// An incident to write: a new one, or an update of the version the writer read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentWrite {
+    pub row: IncidentRow,
+    /// `None`: insert a new incident (`row.version` must be 1). `Some(v)`: update it only if the
+    /// stored version is `v` (`row.version` must be `v + 1`).
+    pub expected_version: Option<i64>,
+}
+
+/// A follow-up of an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionItemRow {
+    pub id: String,
+    /// The incident it follows up (it must exist, or be written in the same commit).
+    pub incident_id: String,
+    pub title: String,
+    /// Who does it (not empty).
+    pub owner: String,
+    /// A civil date, `YYYY-MM-DD`.
+    pub due: String,
+    /// `P1`, `P2` or `P3` ([`ACTION_ITEM_PRIORITIES`]).
+    pub priority: String,
+    /// `open`, `done` or `wont_do` ([`ACTION_ITEM_STATUSES`]).
+    pub status: String,
+    pub created_ms: i64,
+    pub closed_ms: Option<i64>,
+    pub updated_ms: i64,
+}
+
+/// Incidents, action items and their events, written all or nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncidentCommit {
+    /// Written in this order.
+    pub incidents: Vec<IncidentWrite>,
+    /// Upserted by id, in this order (of two rows with one id, the later wins).
+    pub action_items: Vec<ActionItemRow>,
+    /// Appended in this order; `id` is ignored, the store assigns it.
+    pub events: Vec<EventRow>,
+}
+
+/// Which incidents to read: newest first (by `opened_ms`, then id).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncidentQuery {
+    /// Only incidents with this status (one of [`INCIDENT_STATUSES`]).
+    pub status: Option<String>,
+    /// Only incidents opened at or after this time (ms).
+    pub opened_from_ms: Option<i64>,
+    /// Only incidents opened before this time (ms).
+    pub opened_to_ms: Option<i64>,
+    pub limit: i64,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Registers SLOs by id, keeping `first_seen_ms` of known ones.
@@ -595,7 +801,7 @@ pub trait Store: Send + Sync + 'static {
     /// Upserts alert states, appends events and enqueues notifications in one transaction (a
     /// notification whose idempotency key exists already is skipped).
     async fn commit_transitions(&self, commit: &TransitionCommit) -> Result<()>;
-    /// Events in id order (of one SLO, of one page, after an id: the filters given), at most
+    /// Events in id order (of one SLO, of one page, of one incident, after an id: the filters given), at most
     /// `query.limit` (none for 0; a negative limit is `StoreError::Invalid`).
     async fn events(&self, query: &EventQuery) -> Result<Vec<EventRow>>;
 
@@ -673,4 +879,64 @@ pub trait Store: Send + Sync + 'static {
     /// Stores `value` under `key` unless the key has a value, and returns the stored value:
     /// of callers racing with different values, all get the one that was stored first.
     async fn init_setting(&self, key: &str, value: &str) -> Result<String>;
+
+    /// Writes incidents, action items and their events in one transaction: inserts or updates
+    /// the incidents (compare and set on `version`, like pages), upserts the action items by id
+    /// and appends the events. Returns `Ok(false)` and writes nothing when an incident cannot be
+    /// written as asked: an updated incident's stored version is not its `expected_version` (or
+    /// it is unknown), or a new incident's id exists (read again and decide again). Arguments
+    /// that fail the checks (a status outside [`INCIDENT_STATUSES`] or
+    /// [`ACTION_ITEM_STATUSES`], a priority outside [`ACTION_ITEM_PRIORITIES`], a version that is
+    /// not 1 for a new incident or `expected + 1` for an update, an action item without an
+    /// owner, a due date that is not `YYYY-MM-DD`, an action item of an incident that does not
+    /// exist) are `StoreError::Invalid` and write nothing; a row the database refuses (roles
+    /// that are not JSON) is `StoreError::Database` and writes nothing.
+    async fn commit_incident(&self, commit: &IncidentCommit) -> Result<bool>;
+    /// The incident with this id.
+    async fn incident(&self, id: &str) -> Result<Option<IncidentRow>>;
+    /// Incidents newest first (by `opened_ms`, then id, both descending), of one status or all,
+    /// opened in `[opened_from_ms, opened_to_ms)` where given, at most `query.limit`. A status
+    /// outside [`INCIDENT_STATUSES`] or a negative limit is `StoreError::Invalid`.
+    async fn incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentRow>>;
+    /// The action items of one incident, or of all, by due date (then id).
+    async fn action_items(&self, incident_id: Option<&str>) -> Result<Vec<ActionItemRow>>;
+    /// The action item with this id.
+    async fn action_item(&self, id: &str) -> Result<Option<ActionItemRow>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_civil_date;
+
+    #[test]
+    fn civil_dates_are_checked_to_the_day() {
+        for good in [
+            "2026-01-31",
+            "2024-02-29",
+            "2000-02-29",
+            "0001-12-01",
+            "2026-04-30",
+        ] {
+            assert!(is_civil_date(good), "{good}");
+        }
+        for bad in [
+            "",
+            "2026-1-31",
+            "2026-01-32",
+            "2026-00-10",
+            "2026-13-01",
+            "2023-02-29",
+            "1900-02-29",
+            "2026-04-31",
+            "2026/01/31",
+            "+026-01-31",
+            "2026-+1-31",
+            "2026-01-3a",
+            "2026-01-311",
+            " 2026-01-31",
+            "2026-01-00",
+        ] {
+            assert!(!is_civil_date(bad), "{bad:?}");
+        }
+    }
 }

@@ -24,12 +24,14 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::{
-    AlertRow, AlertStateRow, CountRow, EventQuery, EventRow, HeartbeatRow, IntakeCommit, OutboxRow,
-    PageQuery, PageRow, PageWrite, PagingCommit, PullCommit, PullState, Result, SeriesState,
-    SilenceRow, SloRow, SnapshotRow, Store, StoreError, TransitionCommit, check_bucket_minutes,
-    check_intake, check_limit, check_page_status, check_paging, check_pull, check_silence,
-    check_snapshots, database_error, intake_in_key_order, is_unique_violation, migration_error,
-    paging_in_key_order, pull_counts_in_key_order, states_in_key_order,
+    ActionItemRow, AlertRow, AlertStateRow, CountRow, EventQuery, EventRow, HeartbeatRow,
+    IncidentCommit, IncidentQuery, IncidentRow, IncidentWrite, IntakeCommit, OutboxRow, PageQuery,
+    PageRow, PageWrite, PagingCommit, PullCommit, PullState, Result, SeriesState, SilenceRow,
+    SloRow, SnapshotRow, Store, StoreError, TransitionCommit, check_bucket_minutes,
+    check_incident_commit, check_incident_status, check_intake, check_limit, check_page_status,
+    check_paging, check_pull, check_silence, check_snapshots, database_error, intake_in_key_order,
+    is_unique_violation, migration_error, paging_in_key_order, pull_counts_in_key_order,
+    states_in_key_order,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -114,13 +116,14 @@ async fn add_count(
 /// Appends one event (the store assigns its id).
 async fn append_event(tx: &mut Transaction<'static, Sqlite>, event: &EventRow) -> Result<()> {
     sqlx::query(
-        "INSERT INTO events (at_ms, kind, slo_id, page_id, actor, payload) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO events (at_ms, kind, slo_id, page_id, incident_id, actor, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(event.at_ms)
     .bind(&event.kind)
     .bind(&event.slo_id)
     .bind(&event.page_id)
+    .bind(&event.incident_id)
     .bind(&event.actor)
     .bind(&event.payload)
     .execute(&mut **tx)
@@ -235,6 +238,116 @@ async fn upsert_alert(tx: &mut Transaction<'static, Sqlite>, alert: &AlertRow) -
     Ok(())
 }
 
+/// Inserts or updates (compare and set on the version) one incident. `Ok(false)` when the
+/// incident cannot be written: the stored version is not the expected one, or the id is taken.
+async fn write_incident(
+    tx: &mut Transaction<'static, Sqlite>,
+    write: &IncidentWrite,
+) -> Result<bool> {
+    let incident = &write.row;
+    let query = match write.expected_version {
+        None => sqlx::query(
+            "INSERT INTO incidents (id, title, severity, status, opened_ms, opened_by, \
+             resolved_ms, roles, services, slos, pages, postmortem, postmortem_published_ms, \
+             reopened, updated_ms, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+             $15, $16)",
+        ),
+        Some(_) => sqlx::query(
+            "UPDATE incidents SET title = $2, severity = $3, status = $4, opened_ms = $5, \
+             opened_by = $6, resolved_ms = $7, roles = $8, services = $9, \
+             slos = $10, pages = $11, postmortem = $12, postmortem_published_ms = $13, \
+             reopened = $14, updated_ms = $15, version = $16 \
+             WHERE id = $1 AND version = $17",
+        ),
+    };
+    let query = query
+        .bind(&incident.id)
+        .bind(&incident.title)
+        .bind(&incident.severity)
+        .bind(&incident.status)
+        .bind(incident.opened_ms)
+        .bind(&incident.opened_by)
+        .bind(incident.resolved_ms)
+        .bind(&incident.roles)
+        .bind(&incident.services)
+        .bind(&incident.slos)
+        .bind(&incident.pages)
+        .bind(&incident.postmortem)
+        .bind(incident.postmortem_published_ms)
+        .bind(incident.reopened)
+        .bind(incident.updated_ms)
+        .bind(incident.version);
+    let query = match write.expected_version {
+        None => query,
+        Some(expected_version) => query.bind(expected_version),
+    };
+    match query.execute(&mut **tx).await {
+        Ok(done) => Ok(done.rows_affected() == 1),
+        Err(err) if is_unique_violation(&err) => Ok(false),
+        Err(err) => Err(database_error(err)),
+    }
+}
+
+/// Inserts or replaces one action item by id. An item whose incident does not exist is
+/// `StoreError::Invalid`: checked first, so that the foreign key never has to refuse it.
+async fn upsert_action_item(
+    tx: &mut Transaction<'static, Sqlite>,
+    item: &ActionItemRow,
+) -> Result<()> {
+    let incident_exists = sqlx::query("SELECT 1 FROM incidents WHERE id = $1")
+        .bind(&item.incident_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(database_error)?
+        .is_some();
+    if !incident_exists {
+        return Err(StoreError::Invalid(format!(
+            "action item {:?} follows up incident {:?}, which does not exist",
+            item.id, item.incident_id
+        )));
+    }
+    sqlx::query(
+        "INSERT INTO action_items (id, incident_id, title, owner, due, priority, status, \
+         created_ms, closed_ms, updated_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (id) DO UPDATE SET incident_id = excluded.incident_id, \
+         title = excluded.title, owner = excluded.owner, due = excluded.due, \
+         priority = excluded.priority, status = excluded.status, \
+         created_ms = excluded.created_ms, closed_ms = excluded.closed_ms, \
+         updated_ms = excluded.updated_ms",
+    )
+    .bind(&item.id)
+    .bind(&item.incident_id)
+    .bind(&item.title)
+    .bind(&item.owner)
+    .bind(&item.due)
+    .bind(&item.priority)
+    .bind(&item.status)
+    .bind(item.created_ms)
+    .bind(item.closed_ms)
+    .bind(item.updated_ms)
+    .execute(&mut **tx)
+    .await
+    .map_err(database_error)?;
+    Ok(())
+}
+
+/// The columns of an incident, in the order of [`IncidentRow`].
+macro_rules! incident_columns {
+    () => {
+        "id, title, severity, status, opened_ms, opened_by, resolved_ms, roles, services, slos, \
+     pages, postmortem, postmortem_published_ms, reopened, updated_ms, version"
+    };
+}
+
+/// The columns of an action item, in the order of [`ActionItemRow`].
+macro_rules! action_item_columns {
+    () => {
+        "id, incident_id, title, owner, due, priority, status, created_ms, closed_ms, updated_ms"
+    };
+}
+
 /// The columns of a page, in the order of [`PageRow`].
 macro_rules! page_columns {
     () => {
@@ -312,6 +425,7 @@ fn event_from_row(row: &SqliteRow) -> sqlx::Result<EventRow> {
         kind: row.try_get("kind")?,
         slo_id: row.try_get("slo_id")?,
         page_id: row.try_get("page_id")?,
+        incident_id: row.try_get("incident_id")?,
         actor: row.try_get("actor")?,
         payload: row.try_get("payload")?,
     })
@@ -400,6 +514,42 @@ fn heartbeat_from_row(row: &SqliteRow) -> sqlx::Result<HeartbeatRow> {
     Ok(HeartbeatRow {
         id: row.try_get("id")?,
         last_ms: row.try_get("last_ms")?,
+    })
+}
+
+fn incident_from_row(row: &SqliteRow) -> sqlx::Result<IncidentRow> {
+    Ok(IncidentRow {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        severity: row.try_get("severity")?,
+        status: row.try_get("status")?,
+        opened_ms: row.try_get("opened_ms")?,
+        opened_by: row.try_get("opened_by")?,
+        resolved_ms: row.try_get("resolved_ms")?,
+        roles: row.try_get("roles")?,
+        services: row.try_get("services")?,
+        slos: row.try_get("slos")?,
+        pages: row.try_get("pages")?,
+        postmortem: row.try_get("postmortem")?,
+        postmortem_published_ms: row.try_get("postmortem_published_ms")?,
+        reopened: row.try_get("reopened")?,
+        updated_ms: row.try_get("updated_ms")?,
+        version: row.try_get("version")?,
+    })
+}
+
+fn action_item_from_row(row: &SqliteRow) -> sqlx::Result<ActionItemRow> {
+    Ok(ActionItemRow {
+        id: row.try_get("id")?,
+        incident_id: row.try_get("incident_id")?,
+        title: row.try_get("title")?,
+        owner: row.try_get("owner")?,
+        due: row.try_get("due")?,
+        priority: row.try_get("priority")?,
+        status: row.try_get("status")?,
+        created_ms: row.try_get("created_ms")?,
+        closed_ms: row.try_get("closed_ms")?,
+        updated_ms: row.try_get("updated_ms")?,
     })
 }
 
@@ -670,13 +820,14 @@ impl Store for SqliteStore {
     async fn events(&self, query: &EventQuery) -> Result<Vec<EventRow>> {
         check_limit(query.limit)?;
         let rows = sqlx::query(
-            "SELECT id, at_ms, kind, slo_id, page_id, actor, payload FROM events \
+            "SELECT id, at_ms, kind, slo_id, page_id, incident_id, actor, payload FROM events \
              WHERE ($1 IS NULL OR slo_id = $1) AND ($2 IS NULL OR page_id = $2) \
-             AND ($3 IS NULL OR id > $3) \
-             ORDER BY id LIMIT $4",
+             AND ($3 IS NULL OR incident_id = $3) AND ($4 IS NULL OR id > $4) \
+             ORDER BY id LIMIT $5",
         )
         .bind(&query.slo_id)
         .bind(&query.page_id)
+        .bind(&query.incident_id)
         .bind(query.after_id)
         .bind(query.limit)
         .fetch_all(&self.pool)
@@ -1053,6 +1204,96 @@ impl Store for SqliteStore {
             .map_err(database_error)?;
         tx.commit().await.map_err(database_error)?;
         Ok(stored)
+    }
+
+    async fn commit_incident(&self, commit: &IncidentCommit) -> Result<bool> {
+        check_incident_commit(commit)?;
+        // The write lock is held from the first statement: versions compared here cannot move
+        // before the commit.
+        let mut tx = self.begin_write().await?;
+        for write in &commit.incidents {
+            if !write_incident(&mut tx, write).await? {
+                tx.rollback().await.map_err(database_error)?;
+                return Ok(false);
+            }
+        }
+        // After the incidents: an item may follow up an incident of this very commit. An item
+        // refused here drops the transaction, and with it everything written before.
+        for item in &commit.action_items {
+            upsert_action_item(&mut tx, item).await?;
+        }
+        for event in &commit.events {
+            append_event(&mut tx, event).await?;
+        }
+        tx.commit().await.map_err(database_error)?;
+        Ok(true)
+    }
+
+    async fn incident(&self, id: &str) -> Result<Option<IncidentRow>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            incident_columns!(),
+            " FROM incidents WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database_error)?;
+        row.as_ref()
+            .map(incident_from_row)
+            .transpose()
+            .map_err(database_error)
+    }
+
+    async fn incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentRow>> {
+        check_limit(query.limit)?;
+        if let Some(status) = &query.status {
+            check_incident_status("status of an incident query", status)?;
+        }
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            incident_columns!(),
+            " FROM incidents WHERE ($1 IS NULL OR status = $1) \
+             AND ($2 IS NULL OR opened_ms >= $2) AND ($3 IS NULL OR opened_ms < $3) \
+             ORDER BY opened_ms DESC, id DESC LIMIT $4"
+        ))
+        .bind(&query.status)
+        .bind(query.opened_from_ms)
+        .bind(query.opened_to_ms)
+        .bind(query.limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        decode_all(rows, incident_from_row)
+    }
+
+    async fn action_items(&self, incident_id: Option<&str>) -> Result<Vec<ActionItemRow>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            action_item_columns!(),
+            " FROM action_items WHERE $1 IS NULL OR incident_id = $1 ORDER BY due, id"
+        ))
+        .bind(incident_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        decode_all(rows, action_item_from_row)
+    }
+
+    async fn action_item(&self, id: &str) -> Result<Option<ActionItemRow>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            action_item_columns!(),
+            " FROM action_items WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database_error)?;
+        row.as_ref()
+            .map(action_item_from_row)
+            .transpose()
+            .map_err(database_error)
     }
 }
 

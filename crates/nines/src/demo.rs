@@ -254,6 +254,7 @@ async fn demo(args: &DemoArgs) -> Result<ExitCode> {
         let query = EventQuery {
             slo_id: None,
             page_id: None,
+            incident_id: None,
             after_id: Some(last_event),
             limit: 100,
         };

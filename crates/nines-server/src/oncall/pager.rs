@@ -1227,6 +1227,7 @@ fn event(at_ms: i64, kind: &str, page_id: Option<&str>, actor: &str, payload: Va
         actor: actor.to_string(),
         payload: payload.to_string(),
         page_id: page_id.map(str::to_string),
+        incident_id: None,
     }
 }
 

@@ -13,6 +13,7 @@ fn query(slo_id: Option<&str>, after_id: Option<i64>, limit: i64) -> EventQuery 
     EventQuery {
         slo_id: slo_id.map(str::to_string),
         page_id: None,
+        incident_id: None,
         after_id,
         limit,
     }

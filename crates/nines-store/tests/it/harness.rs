@@ -152,6 +152,7 @@ pub fn event(at_ms: i64, kind: &str, slo_id: Option<&str>) -> nines_store::Event
         kind: kind.to_string(),
         slo_id: slo_id.map(str::to_string),
         page_id: None,
+        incident_id: None,
         actor: "evaluator".to_string(),
         payload: format!(r#"{{"at":{at_ms}}}"#),
     }

@@ -59,6 +59,7 @@ async fn reopening_keeps_everything(ctx: Ctx) {
     let all_events = EventQuery {
         slo_id: None,
         page_id: None,
+        incident_id: None,
         after_id: None,
         limit: 100,
     };

@@ -15,6 +15,7 @@ fn all_events() -> EventQuery {
     EventQuery {
         slo_id: None,
         page_id: None,
+        incident_id: None,
         after_id: None,
         limit: 1_000,
     }
