@@ -4,6 +4,7 @@ pub mod api;
 pub mod delivery;
 pub mod delivery_task;
 pub mod evaluator;
+pub mod incidents;
 pub mod intake;
 pub mod metrics;
 pub mod oncall;

@@ -146,12 +146,15 @@ pub async fn facts(state: &AppState, period: &Period) -> Result<Facts, String> {
         });
     }
 
+    let (incidents, actions): (_, Vec<ActionFact>) = crate::incidents::report_facts(state)
+        .await
+        .map_err(|err| format!("reading incidents: {err}"))?;
     Ok(Facts {
         pages,
-        incidents: Vec::new(),
+        incidents,
         slos,
         shifts,
-        actions: Vec::<ActionFact>::new(),
+        actions,
         hours: Default::default(),
     })
 }

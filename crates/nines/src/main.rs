@@ -3,6 +3,7 @@
 mod backfill;
 mod demo;
 mod generate;
+mod incident;
 mod oncall;
 mod report;
 mod serve;
@@ -59,6 +60,13 @@ enum Command {
     /// A reliability report over a period: SLO attainment, incidents, MTTA, MTTR, pages per
     /// shift, quiet on-call time, action items (table, JSON or Markdown).
     Report(report::ReportArgs),
+    /// Incidents: open, list, show, status, severity, role, note, update, resolve, reopen,
+    /// postmortem.
+    #[command(subcommand)]
+    Incident(incident::IncidentCommand),
+    /// Action items of incidents: add, done, wont-do, list (--overdue).
+    #[command(subcommand)]
+    Action(incident::ActionCommand),
 }
 
 #[derive(Args, Debug)]
@@ -242,6 +250,8 @@ fn main() -> ExitCode {
         Command::Schedule(command) => oncall::run_schedule(&command),
         Command::Silence(command) => oncall::run_silence(&command),
         Command::Report(args) => report::run(&args),
+        Command::Incident(command) => incident::run(&command),
+        Command::Action(command) => incident::run_action(&command),
     };
     match result {
         Ok(code) => code,

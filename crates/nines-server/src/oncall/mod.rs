@@ -281,6 +281,7 @@ pub async fn pass(state: &AppState, now: Timestamp) {
     reconcile_slo_alerts(state, &pager, now).await;
     check_heartbeats(state, &pager, now).await;
     let stats = pager.tick(now).await;
+    crate::incidents::open_for_pages(state, now).await;
     if stats.escalated > 0 || stats.unmuted > 0 {
         tracing::info!(
             escalated = stats.escalated,

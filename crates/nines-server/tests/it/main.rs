@@ -2,6 +2,7 @@
 //! file: intake, bad input, evaluation and notification, restart.
 
 mod api;
+mod incidents;
 mod oncall;
 mod pull;
 mod support;

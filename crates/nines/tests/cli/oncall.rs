@@ -247,6 +247,119 @@ async fn pages_oncall_schedules_and_silences_from_the_command_line() {
     let (ok, out, _) = run(&["silence", "list", "--active", "--server", &server]);
     assert!(ok);
     assert!(!out.contains(&silence_id), "{out}");
+    // Incidents and action items.
+    let (ok, out, err) = run(&[
+        "incident",
+        "open",
+        "Checkout failing",
+        "--severity",
+        "sev2",
+        "--service",
+        "payments",
+        "--as",
+        "alice",
+        "--server",
+        &server,
+        "--output",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let incident: Value = serde_json::from_str(&out).unwrap();
+    let id = incident["id"].as_str().unwrap().to_string();
+    assert_eq!(incident["severity"], "SEV2");
+    for args in [
+        vec!["incident", "role", &id, "commander", "alice"],
+        vec![
+            "incident",
+            "status",
+            &id,
+            "identified",
+            "--note",
+            "bad deploy",
+        ],
+        vec!["incident", "note", &id, "rolled back"],
+        vec!["incident", "update", &id, "Checkout is back", "--public"],
+        vec!["incident", "resolve", &id],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--as", "alice", "--server", &server]);
+        let (ok, _, err) = run(&args);
+        assert!(ok, "{args:?}: {err}");
+    }
+    let (ok, _, err) = run(&["incident", "resolve", &id, "--server", &server]);
+    assert!(!ok);
+    assert!(err.contains("409") && err.contains("resolved"), "{err}");
+    let (ok, out, err) = run(&[
+        "action",
+        "add",
+        &id,
+        "alert on certificate expiry",
+        "--owner",
+        "bob",
+        "--due",
+        "2026-01-02",
+        "--priority",
+        "P1",
+        "--server",
+        &server,
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("[open] alert on certificate expiry"), "{out}");
+    let (ok, _, err) = run(&[
+        "action",
+        "add",
+        &id,
+        "nobody's",
+        "--owner",
+        " ",
+        "--due",
+        "2026-01-02",
+        "--server",
+        &server,
+    ]);
+    assert!(!ok);
+    assert!(err.contains("without an owner"), "{err}");
+    let (ok, out, _) = run(&["action", "list", "--overdue", "--server", &server]);
+    assert!(ok);
+    assert!(
+        out.contains("alert on certificate expiry") && out.contains("OVERDUE"),
+        "{out}"
+    );
+    let (ok, markdown, err) = run(&[
+        "incident",
+        "postmortem",
+        &id,
+        "--summary",
+        "A deploy broke checkout. Bob forgot to test it.",
+        "--cause",
+        "no canary",
+        "--server",
+        &server,
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        markdown.starts_with("# Postmortem: Checkout failing"),
+        "{markdown}"
+    );
+    assert!(
+        err.contains("blameless") && err.contains("Bob forgot"),
+        "{err}"
+    );
+    let (ok, shown, err) = run(&["incident", "show", &id, "--server", &server]);
+    assert!(ok, "{err}");
+    for needle in [
+        "incident.opened",
+        "incident.role",
+        "incident.resolved",
+        "OVERDUE",
+    ] {
+        assert!(shown.contains(needle), "{needle} missing:\n{shown}");
+    }
+    let (ok, list, _) = run(&[
+        "incident", "list", "--status", "resolved", "--server", &server,
+    ]);
+    assert!(ok);
+    assert!(list.contains(&id), "{list}");
     drop(process);
 }
 
