@@ -7,8 +7,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use crate::OutputFormat;
-use crate::oncall::ServerArg;
+use crate::oncall::{Method, ServerArg, show};
 
 #[derive(Subcommand, Debug)]
 pub enum IncidentCommand {
@@ -170,38 +169,13 @@ impl Who {
     }
 }
 
+/// A GET (no body) or a POST of `body` to the server.
 fn call(server: &str, path: &str, body: Option<Value>) -> Result<Result<Value, String>> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
-        let url = format!("{}{path}", server.trim_end_matches('/'));
-        let client = reqwest::Client::new();
-        let request = match body {
-            Some(body) => client.post(&url).json(&body),
-            None => client.get(&url),
-        };
-        crate::slo::answer(request, &url).await
-    })
-}
-
-fn finish(
-    answer: Result<Value, String>,
-    output: OutputFormat,
-    text: impl Fn(&Value) -> String,
-) -> Result<ExitCode> {
-    match answer {
-        Ok(body) => {
-            match output {
-                OutputFormat::Json => println!("{body}"),
-                OutputFormat::Text => print!("{}", text(&body)),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            Ok(ExitCode::FAILURE)
-        }
-    }
+    let method = match body {
+        Some(body) => Method::Post(body),
+        None => Method::Get,
+    };
+    crate::oncall::call(server, path, method)
 }
 
 fn s(value: &Value) -> String {
@@ -225,7 +199,7 @@ fn line(incident: &Value) -> String {
 fn act(who: &Who, id: &str, action: &str, mut body: Value) -> Result<ExitCode> {
     body["by"] = json!(who.name());
     let path = format!("/api/v1/incidents/{id}/{action}");
-    finish(
+    show(
         call(&who.server.server, &path, Some(body))?,
         who.server.output,
         line,
@@ -244,7 +218,7 @@ pub fn run(command: &IncidentCommand) -> Result<ExitCode> {
         } => {
             let body = json!({"title": title, "severity": severity, "services": services,
                               "slos": slos, "pages": pages, "by": who.name()});
-            finish(
+            show(
                 call(&who.server.server, "/api/v1/incidents", Some(body))?,
                 who.server.output,
                 line,
@@ -255,7 +229,7 @@ pub fn run(command: &IncidentCommand) -> Result<ExitCode> {
                 Some(status) => format!("/api/v1/incidents?status={status}"),
                 None => "/api/v1/incidents".to_string(),
             };
-            finish(call(&server.server, &path, None)?, server.output, |body| {
+            show(call(&server.server, &path, None)?, server.output, |body| {
                 let rows: Vec<Vec<String>> = body["incidents"]
                     .as_array()
                     .into_iter()
@@ -273,7 +247,7 @@ pub fn run(command: &IncidentCommand) -> Result<ExitCode> {
                 crate::slo::table(&["ID", "SEVERITY", "STATUS", "OPENED", "TITLE"], &rows)
             })
         }
-        IncidentCommand::Show { id, server } => finish(
+        IncidentCommand::Show { id, server } => show(
             call(&server.server, &format!("/api/v1/incidents/{id}"), None)?,
             server.output,
             |i| {
@@ -367,7 +341,7 @@ pub fn run(command: &IncidentCommand) -> Result<ExitCode> {
             let body = json!({"summary": summary, "causes": causes, "went_well": went_well,
                               "publish": publish, "by": who.name()});
             let path = format!("/api/v1/incidents/{id}/postmortem");
-            finish(
+            show(
                 call(&who.server.server, &path, Some(body))?,
                 who.server.output,
                 |answer| {
@@ -413,7 +387,7 @@ pub fn run_action(command: &ActionCommand) -> Result<ExitCode> {
         } => {
             let body = json!({"title": title, "owner": owner, "due": due, "priority": priority, "by": who.name()});
             let path = format!("/api/v1/incidents/{incident}/action-items");
-            finish(
+            show(
                 call(&who.server.server, &path, Some(body))?,
                 who.server.output,
                 item_line,
@@ -426,7 +400,7 @@ pub fn run_action(command: &ActionCommand) -> Result<ExitCode> {
                 "wont_do"
             };
             let body = json!({"status": status, "by": who.name()});
-            finish(
+            show(
                 call(
                     &who.server.server,
                     &format!("/api/v1/action-items/{id}"),
@@ -445,7 +419,7 @@ pub fn run_action(command: &ActionCommand) -> Result<ExitCode> {
             if let Some(incident) = incident {
                 path.push_str(&format!("&incident={incident}"));
             }
-            finish(call(&server.server, &path, None)?, server.output, |body| {
+            show(call(&server.server, &path, None)?, server.output, |body| {
                 body["action_items"]
                     .as_array()
                     .into_iter()

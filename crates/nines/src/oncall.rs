@@ -121,13 +121,13 @@ pub enum SilenceCommand {
     },
 }
 
-enum Method {
+pub(crate) enum Method {
     Get,
     Post(Value),
     Delete,
 }
 
-fn call(server: &str, path: &str, method: Method) -> Result<Result<Value, String>> {
+pub(crate) fn call(server: &str, path: &str, method: Method) -> Result<Result<Value, String>> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
@@ -143,7 +143,7 @@ fn call(server: &str, path: &str, method: Method) -> Result<Result<Value, String
 }
 
 /// Prints a JSON answer, or the text `render` makes of it; an error answer exits 1.
-fn show(
+pub(crate) fn show(
     answer: Result<Value, String>,
     output: OutputFormat,
     render: impl Fn(&Value) -> String,
