@@ -696,6 +696,44 @@ async fn act(
             only(&map, &["by"])?;
             IncidentCommand::Resolve { by }
         }
+        "links" => {
+            only(&map, &["page", "service", "slo", "by"])?;
+            match (
+                text(&map, "page")?,
+                text(&map, "service")?,
+                text(&map, "slo")?,
+            ) {
+                (Some(page), None, None) => {
+                    if state.store.page(&page).await?.is_none() {
+                        return Err(IncidentsError::Invalid(format!(
+                            "page: no page has id {page:?}"
+                        )));
+                    }
+                    IncidentCommand::LinkPage { page }
+                }
+                (None, Some(service), None) => {
+                    if state.catalog.service(&service).is_none() {
+                        return Err(IncidentsError::Invalid(format!(
+                            "service: no service has id {service:?}"
+                        )));
+                    }
+                    IncidentCommand::LinkService { service }
+                }
+                (None, None, Some(slo)) => {
+                    if state.catalog.slo(&slo).is_none() {
+                        return Err(IncidentsError::Invalid(format!(
+                            "slo: no SLO has id {slo:?}"
+                        )));
+                    }
+                    IncidentCommand::LinkSlo { slo }
+                }
+                _ => {
+                    return Err(IncidentsError::Invalid(
+                        "give exactly one of page, service and slo".to_string(),
+                    ));
+                }
+            }
+        }
         "reopen" => {
             only(&map, &["by", "reason", "after_postmortem"])?;
             let after_postmortem = match map.get("after_postmortem") {
@@ -715,7 +753,7 @@ async fn act(
         }
         other => {
             return Err(IncidentsError::Invalid(format!(
-                "unknown incident action {other:?}; expected status, severity, roles, notes, updates, resolve or reopen"
+                "unknown incident action {other:?}; expected status, severity, roles, notes, updates, links, resolve or reopen"
             )));
         }
     };

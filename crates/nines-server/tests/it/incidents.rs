@@ -303,6 +303,29 @@ async fn a_page_matching_a_rule_opens_an_incident_once() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let (_, list) = server.get_json("/api/v1/incidents").await;
     assert_eq!(list["incidents"].as_array().unwrap().len(), 1, "{list}");
+    // Linking more by hand: a page, and refusals that change nothing.
+    let incident_id = incident["id"].as_str().unwrap().to_string();
+    let (_, other) = server
+        .post_json(
+            "/api/v1/intake/webhook",
+            json!({"labels": {"alertname": "Slow", "service": "payments"}}),
+        )
+        .await;
+    let other_page = other["alerts"][0]["page"].as_str().unwrap().to_string();
+    let links = format!("/api/v1/incidents/{incident_id}/links");
+    let (status, linked) = server
+        .post_json(&links, json!({"page": other_page, "by": "alice"}))
+        .await;
+    assert_eq!(status, 200, "{linked}");
+    assert_eq!(linked["pages"].as_array().unwrap().len(), 2, "{linked}");
+    for (body, want) in [
+        (json!({"page": "p-none"}), 400),
+        (json!({"slo": "checkout", "service": "payments"}), 400),
+        (json!({"page": other_page}), 409),
+    ] {
+        let (status, answer) = server.post_json(&links, body.clone()).await;
+        assert_eq!(status, want, "{body}: {answer}");
+    }
     // The incident's timeline holds the page's events too.
     let (_, shown) = server
         .get_json(&format!(
