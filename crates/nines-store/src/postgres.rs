@@ -53,7 +53,7 @@ const EVENT_APPEND_LOCK: i64 = 0x6e_69_6e_65_73;
 const PAGING_LOCK: i64 = 0x70_61_67_65_73;
 
 /// The advisory lock key that runs incident commits one at a time ("incid" in ASCII).
-const INCIDENT_LOCK: i64 = 0x0069_6e63_6964;
+const INCIDENT_LOCK: i64 = i64::from_be_bytes([0, 0, 0, b'i', b'n', b'c', b'i', b'd']);
 
 pub struct PostgresStore {
     pool: PgPool,

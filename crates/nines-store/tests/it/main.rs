@@ -31,6 +31,7 @@ macro_rules! conformance {
 mod counts;
 mod events;
 mod harness;
+mod incidents;
 mod intake;
 mod lifecycle;
 mod oncall;
