@@ -828,8 +828,26 @@ async fn postmortem(
             Some(markdown.clone()),
         )
         .await?
+    } else if row.postmortem_published_ms.is_none() {
+        // The draft is kept with the incident (no event: nothing happened to the incident); a
+        // published postmortem is not overwritten by a later draft.
+        let mut kept = row.clone();
+        kept.postmortem = Some(markdown.clone());
+        kept.version = row.version + 1;
+        kept.updated_ms = Timestamp::now().as_millisecond();
+        let commit = IncidentCommit {
+            incidents: vec![IncidentWrite {
+                row: kept.clone(),
+                expected_version: Some(row.version),
+            }],
+            action_items: Vec::new(),
+            events: Vec::new(),
+        };
+        if !state.store.commit_incident(&commit).await? {
+            return Err(IncidentsError::Conflict);
+        }
+        kept
     } else {
-        // A draft is kept with the incident (no event: nothing happened to the incident).
         row
     };
     Ok(Json(json!({

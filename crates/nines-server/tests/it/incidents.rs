@@ -233,6 +233,12 @@ async fn an_incident_runs_from_open_to_postmortem_and_refuses_illegal_moves() {
             .unwrap()
             .contains("Alice forgot")
     );
+    let (_, shown) = server.get_json(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(
+        shown["postmortem"].as_str(),
+        Some(markdown),
+        "the draft is kept"
+    );
     let (status, published) = post(
         &server,
         &at("postmortem"),
