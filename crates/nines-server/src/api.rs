@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reports", get(crate::reports::handler))
         .merge(crate::oncall::api::routes())
         .merge(crate::incidents::routes())
+        .merge(crate::ui::status::routes())
         .fallback(|| async { AppError::not_found("no such endpoint") })
         // Bodies are read by the handlers themselves, with their own limit and error.
         .layer(axum::extract::DefaultBodyLimit::disable())

@@ -1,3 +1,4 @@
-//! The web UI: server-rendered pages and their SVG charts.
+//! The web UI: server-rendered pages, their SVG charts and the public status page.
 
 pub mod charts;
+pub mod status;
