@@ -14,4 +14,5 @@ pub mod pull;
 pub mod reports;
 pub mod server;
 pub mod simulate;
+pub mod ui;
 pub mod writer;

@@ -5,4 +5,5 @@ mod api;
 mod incidents;
 mod oncall;
 mod pull;
+mod signals;
 mod support;
