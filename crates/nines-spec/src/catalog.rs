@@ -83,7 +83,26 @@ pub struct Service {
     pub tier: Option<u8>,
     pub runbooks: Vec<String>,
     pub labels: BTreeMap<String, String>,
+    /// PromQL for the golden signals nines cannot count itself (native `signals:`).
+    pub signals: Option<ServiceSignals>,
     pub origin: Origin,
+}
+
+/// A service's golden signals as a Prometheus source tells them, shown on its SLOs' pages.
+/// Every query is used as written; the web UI asks for it over the range a page shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSignals {
+    /// The Prometheus source asked (`sources[].id`).
+    pub source: String,
+    /// Requests per second.
+    pub traffic: Option<String>,
+    /// The share of requests that fail (0 to 1).
+    pub errors: Option<String>,
+    /// A histogram's `_bucket` series selector: nines asks for p50, p95 and p99 with
+    /// `histogram_quantile(q, sum by (le) (rate(<latency>[5m])))`.
+    pub latency: Option<String>,
+    /// How full the service is (0 to 1), such as memory used over its limit.
+    pub saturation: Option<String>,
 }
 
 /// How an SLO's good/bad/total events are measured.

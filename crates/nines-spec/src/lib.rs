@@ -23,7 +23,7 @@ use nines_core::{AlertPolicy, Span};
 
 pub use catalog::{
     Catalog, Format, Heartbeat, Integration, IntegrationKey, OnCall, OnCallOrigins, Origin,
-    PrometheusSource, Service, Sli, SloDef, SloId, Source, SourceAuth, SourceKind,
+    PrometheusSource, Service, ServiceSignals, Sli, SloDef, SloId, Source, SourceAuth, SourceKind,
 };
 pub use diag::{Diagnostic, Level, Report};
 pub use source::SourceDoc;

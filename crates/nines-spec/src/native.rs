@@ -3,8 +3,14 @@
 //! the data sources SLIs are pulled from, and on-call (people, teams, schedules, escalation,
 //! routes, maintenance, heartbeats, integrations: read in `oncall.rs`).
 //!
+//! A service may carry `signals:`, PromQL for the golden signals nines cannot count itself
+//! (traffic, errors, latency from a histogram's `_bucket` series, saturation), asked of one
+//! Prometheus source as written when a page shows them. Each query must parse and give an
+//! instant vector or a scalar; `latency` must be a plain series selector without `le`.
+//!
 //! A file may hold any of the sections; references (an SLO's service, alert policy, budget
-//! policy and source, a service's owner team) are resolved across every file once all are read.
+//! policy and source, a service's owner team and signals' source) are resolved across every
+//! file once all are read.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,8 +24,8 @@ use yaml_serde::Value;
 
 use crate::catalog::{
     AlertMeta, AlertingMeta, BudgetAction, BudgetPolicy, BudgetPolicyRule, Channel, ChannelKind,
-    ChannelTemplates, Format, Origin, Probe, PrometheusSource, Service, Sli, SloDef, SloId,
-    SmtpSettings, SmtpTls, Source, SourceAuth, SourceKind,
+    ChannelTemplates, Format, Origin, Probe, PrometheusSource, Service, ServiceSignals, Sli,
+    SloDef, SloId, SmtpSettings, SmtpTls, Source, SourceAuth, SourceKind,
 };
 use crate::yaml::{join_index, join_key};
 use crate::{LoadContext, SourceDoc, datasource, oncall, promql};
@@ -34,6 +40,20 @@ pub struct Pending {
     owners: Vec<(String, SourceDoc, String)>,
     /// Ids of sources read with errors (and reported): an SLO naming one is not reported again.
     broken_sources: BTreeSet<String>,
+    /// Services' `signals:`, whose source is checked once every file is read.
+    signals: Vec<PendingSignals>,
+    /// OpenSLO DataSources that did not become sources (another type, or no URL), by name with
+    /// their type: a service's `signals.source` naming one is told why it cannot be queried.
+    pub(crate) unqueried_data_sources: BTreeMap<String, String>,
+}
+
+#[derive(Debug)]
+struct PendingSignals {
+    service: String,
+    source: String,
+    doc: SourceDoc,
+    /// Path of the `signals` block.
+    path: String,
 }
 
 #[derive(Debug)]
@@ -206,6 +226,24 @@ struct RawService {
     runbooks: Vec<String>,
     #[serde(default)]
     labels: BTreeMap<String, String>,
+    /// Read on its own (`RawSignals`), so that a problem in it leaves the service defined.
+    #[serde(default)]
+    signals: Option<Value>,
+}
+
+/// `services[].signals`: PromQL for the golden signals nines cannot count itself.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignals {
+    source: String,
+    #[serde(default)]
+    traffic: Option<String>,
+    #[serde(default)]
+    errors: Option<String>,
+    #[serde(default)]
+    latency: Option<String>,
+    #[serde(default)]
+    saturation: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -976,6 +1014,17 @@ fn read_service(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadCo
             .owners
             .push((owner.clone(), doc.clone(), join_key(path, "owner")));
     }
+    let signals = raw.signals.as_ref().and_then(|value| {
+        let signals_path = join_key(path, "signals");
+        let signals = read_signals(doc, &signals_path, value, context)?;
+        context.native.signals.push(PendingSignals {
+            service: raw.id.clone(),
+            source: signals.source.clone(),
+            doc: doc.clone(),
+            path: signals_path,
+        });
+        Some(signals)
+    });
     context.catalog.services.push(Service {
         id: raw.id,
         display_name: raw.name,
@@ -984,8 +1033,150 @@ fn read_service(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadCo
         tier: raw.tier,
         runbooks: raw.runbooks,
         labels: raw.labels,
+        signals,
         origin: origin(doc, path),
     });
+}
+
+/// A service's `signals:` block, its queries parsed; `None` when anything is wrong (every
+/// problem reported). Its source is checked in [`finish`], once every file is read.
+fn read_signals(
+    doc: &SourceDoc,
+    path: &str,
+    value: &Value,
+    context: &mut LoadContext,
+) -> Option<ServiceSignals> {
+    let raw = doc.decode::<RawSignals>(value, path, &mut context.report)?;
+    let mut ok = true;
+    if raw.source.trim().is_empty() {
+        context.report.push(doc.error(
+            &join_key(path, "source"),
+            "source must name one of sources (a Prometheus source)",
+        ));
+        ok = false;
+    }
+    for (field, query) in [
+        ("traffic", &raw.traffic),
+        ("errors", &raw.errors),
+        ("saturation", &raw.saturation),
+    ] {
+        let Some(query) = query else { continue };
+        if let Err(message) = promql::check_range_query(query) {
+            context
+                .report
+                .push(doc.error(&join_key(path, field), message));
+            ok = false;
+        }
+    }
+    if let Some(latency) = &raw.latency {
+        let latency_path = join_key(path, "latency");
+        let problem = promql::check_selector(latency).err().or_else(|| {
+            promql::selector_has_label(latency, "le").then(|| {
+                format!(
+                    "{latency:?} has an `le` matcher: nines takes every bucket, asking for histogram_quantile(q, sum by (le) (rate(<latency>[5m])))"
+                )
+            })
+        });
+        match problem {
+            Some(message) => {
+                context.report.push(doc.error(&latency_path, message));
+                ok = false;
+            }
+            None => {
+                if let Some(name) = promql::selector_metric_name(latency)
+                    && !name.ends_with("_bucket")
+                {
+                    context.report.push(doc.warning(
+                        &latency_path,
+                        format!(
+                            "{name:?} is not a histogram's _bucket series: nines asks for histogram_quantile(q, sum by (le) (rate(<latency>[5m]))), which needs the buckets (like http_request_duration_seconds_bucket)"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    let queries = [&raw.traffic, &raw.errors, &raw.latency, &raw.saturation];
+    if ok && queries.iter().all(|query| query.is_none()) {
+        context.report.push(doc.warning(
+            path,
+            "signals names no query (traffic, errors, latency, saturation): nothing is asked of its source",
+        ));
+    }
+    ok.then_some(ServiceSignals {
+        source: raw.source,
+        traffic: raw.traffic,
+        errors: raw.errors,
+        latency: raw.latency,
+        saturation: raw.saturation,
+    })
+}
+
+/// Checks that each service's `signals.source` is a Prometheus source; a service whose source
+/// is not keeps no signals.
+fn finish_signals(
+    signals: Vec<PendingSignals>,
+    broken_sources: &BTreeSet<String>,
+    unqueried_data_sources: &BTreeMap<String, String>,
+    context: &mut LoadContext,
+) {
+    for PendingSignals {
+        service,
+        source,
+        doc,
+        path,
+    } in signals
+    {
+        let message = match context.catalog.source(&source) {
+            Some(found) => {
+                // Every kind of source is a Prometheus HTTP API today; a new kind that is not
+                // must be refused here, and this pattern makes the compiler say so.
+                let SourceKind::Prometheus(_) = &found.kind;
+                continue;
+            }
+            // Already reported where the source is written.
+            None if broken_sources.contains(&source) => None,
+            None => Some(match unqueried_data_sources.get(&source) {
+                Some(source_type) if source_type.eq_ignore_ascii_case("prometheus") => format!(
+                    "source {source:?} is an OpenSLO DataSource without a usable connectionDetails url: nines cannot query it"
+                ),
+                Some(source_type) => format!(
+                    "source {source:?} is an OpenSLO DataSource of type {source_type}: signals are queried from Prometheus sources only"
+                ),
+                None => {
+                    let known: Vec<&str> = context
+                        .catalog
+                        .sources
+                        .iter()
+                        .map(|source| source.id.as_str())
+                        .collect();
+                    if known.is_empty() {
+                        format!(
+                            "source {source:?} is not defined in any file (define it under sources)"
+                        )
+                    } else {
+                        format!(
+                            "source {source:?} is not defined in any file; the sources are {}",
+                            known.join(", ")
+                        )
+                    }
+                }
+            }),
+        };
+        if let Some(message) = message {
+            context
+                .report
+                .push(doc.error(&join_key(&path, "source"), message));
+        }
+        if let Some(entry) = context
+            .catalog
+            .services
+            .iter_mut()
+            .find(|entry| entry.id == service)
+        {
+            entry.signals = None;
+        }
+    }
 }
 
 pub(crate) fn span_at(
@@ -1740,5 +1931,11 @@ pub fn finish(context: &mut LoadContext) {
             context.catalog.slos.push(def);
         }
     }
+    finish_signals(
+        pending.signals,
+        &pending.broken_sources,
+        &pending.unqueried_data_sources,
+        context,
+    );
     oncall::finish(pending.oncall, context);
 }

@@ -36,6 +36,40 @@ pub fn check(query: &str) -> Result<(), String> {
         .map_err(|err| format!("invalid PromQL: {err}"))
 }
 
+/// Parses a query that is sent as written to a range query (a service's `signals:`): no window
+/// placeholder, and a result Prometheus can chart, an instant vector or a scalar.
+pub fn check_range_query(query: &str) -> Result<(), String> {
+    if query.trim().is_empty() {
+        return Err("empty PromQL query".to_string());
+    }
+    let expr = promql_parser::parser::parse(query).map_err(|err| {
+        if query.contains("{{") {
+            format!(
+                "invalid PromQL: {err} (this query is sent as written: put the range itself, like [5m], where a {WINDOW_PLACEHOLDER} placeholder would go)"
+            )
+        } else {
+            format!("invalid PromQL: {err}")
+        }
+    })?;
+    match expr.value_type() {
+        promql_parser::parser::value::ValueType::Vector
+        | promql_parser::parser::value::ValueType::Scalar => Ok(()),
+        other => Err(format!(
+            "the query gives a {other}: a range query needs an instant vector or a scalar (wrap a range in a function such as rate())"
+        )),
+    }
+}
+
+/// Whether a series selector has a matcher on `label`.
+pub fn selector_has_label(selector: &str, label: &str) -> bool {
+    match promql_parser::parser::parse(selector) {
+        Ok(promql_parser::parser::Expr::VectorSelector(selector)) => {
+            !selector.matchers.find_matchers(label).is_empty()
+        }
+        _ => false,
+    }
+}
+
 /// Parses a series selector such as `http_requests_total{job="api",code=~"5.."}`.
 pub fn check_selector(selector: &str) -> Result<(), String> {
     match promql_parser::parser::parse(selector) {
@@ -95,6 +129,20 @@ mod tests {
         assert!(check("sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}])").is_err());
         assert!(check_selector("http_requests_total{job=\"api\"}").is_ok());
         assert!(check_selector("sum(http_requests_total)").is_err());
+    }
+
+    #[test]
+    fn range_queries_are_checked_as_written() {
+        assert!(check_range_query("sum(rate(http_requests_total[5m]))").is_ok());
+        assert!(check_range_query("max(a / b)").is_ok());
+        assert!(check_range_query("1").is_ok());
+        let window = check_range_query("sum(rate(x[{{.window}}]))").unwrap_err();
+        assert!(window.contains("sent as written"), "{window}");
+        let range = check_range_query("http_requests_total[5m]").unwrap_err();
+        assert!(range.contains("gives a matrix"), "{range}");
+        assert!(check_range_query(" ").is_err());
+        assert!(selector_has_label("x_bucket{le=\"0.1\"}", "le"));
+        assert!(!selector_has_label("x_bucket{job=\"a\"}", "le"));
     }
 
     #[test]

@@ -415,6 +415,7 @@ pub(crate) fn read_document(doc: &SourceDoc, context: &mut LoadContext) -> Optio
         tier: None,
         runbooks: Vec::new(),
         labels: BTreeMap::new(),
+        signals: None,
         origin,
     };
     // On-call: read as the native format reads it, checked against the scenario's own catalog

@@ -772,6 +772,7 @@ fn add_service(catalog: &mut crate::Catalog, id: &str, origin: &Origin) {
         tier: None,
         runbooks: Vec::new(),
         labels: BTreeMap::new(),
+        signals: None,
         origin: origin.clone(),
     });
 }

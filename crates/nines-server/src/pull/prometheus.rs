@@ -1,6 +1,6 @@
-//! The Prometheus HTTP API as nines uses it: range queries at one-minute steps
-//! (`POST {url}/api/v1/query_range`), with the source's auth, extra headers and timeout, and
-//! every way an answer can be wrong named.
+//! The Prometheus HTTP API as nines uses it: range queries (`POST {url}/api/v1/query_range`)
+//! at one-minute steps for pulled SLIs and at any step for the web UI's charts, with the
+//! source's auth, extra headers and timeout, and every way an answer can be wrong named.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -136,12 +136,25 @@ impl PrometheusClient {
         from_minute: i64,
         to_minute: i64,
     ) -> Result<Vec<Series>, QueryError> {
+        self.query_range(query, from_minute * 60, to_minute * 60, 60)
+            .await
+    }
+
+    /// `query` at `start`, `start + step`, ... up to `end` (unix seconds, both included when on
+    /// a step). Every point of the answer is checked to be one of these times.
+    pub async fn query_range(
+        &self,
+        query: &str,
+        start: i64,
+        end: i64,
+        step_seconds: i64,
+    ) -> Result<Vec<Series>, QueryError> {
         let url = format!("{}/api/v1/query_range", self.base);
         let form = [
             ("query", query.to_string()),
-            ("start", (from_minute * 60).to_string()),
-            ("end", (to_minute * 60).to_string()),
-            ("step", "60".to_string()),
+            ("start", start.to_string()),
+            ("end", end.to_string()),
+            ("step", step_seconds.to_string()),
         ];
         let (status, body) = self.fetch(&url, self.http.post(&url).form(&form)).await?;
         let Some(body) = body else {
@@ -150,7 +163,7 @@ impl PrometheusClient {
                 detail: format!("answer larger than {MAX_ANSWER_BYTES} bytes"),
             });
         };
-        parse_answer(&url, status, &body, from_minute, to_minute)
+        parse_range_answer(&url, status, &body, start, end, step_seconds)
     }
 
     /// The types the source's metadata gives a metric (`counter`, `gauge`, ...); empty when it
@@ -299,7 +312,8 @@ fn parse_value(text: &str) -> Option<f64> {
     }
 }
 
-/// Reads a range query's answer, checking that every point is at one of the edges asked for.
+/// Reads the answer of a range query at one-minute steps, checking that every point is at one
+/// of the edges asked for.
 pub fn parse_answer(
     url: &str,
     status: u16,
@@ -307,6 +321,25 @@ pub fn parse_answer(
     from_minute: i64,
     to_minute: i64,
 ) -> Result<Vec<Series>, QueryError> {
+    parse_range_answer(url, status, body, from_minute * 60, to_minute * 60, 60)
+}
+
+/// Reads a range query's answer, checking that every point is at one of the times asked for:
+/// `start + k * step_seconds`, at most `end` (unix seconds).
+pub fn parse_range_answer(
+    url: &str,
+    status: u16,
+    body: &[u8],
+    start: i64,
+    end: i64,
+    step_seconds: i64,
+) -> Result<Vec<Series>, QueryError> {
+    let step = step_seconds.max(1);
+    let edge = if step == 60 {
+        "a minute edge".to_string()
+    } else {
+        format!("a {step}-second step")
+    };
     let malformed = |detail: String| QueryError::Malformed {
         url: url.to_string(),
         detail,
@@ -367,11 +400,11 @@ pub fn parse_answer(
         for (time, text) in raw.values {
             let at = time.round() as i64;
             if (time - at as f64).abs() > 1e-6
-                || at % 60 != 0
-                || !(from_minute..=to_minute).contains(&(at / 60))
+                || (at - start).rem_euclid(step) != 0
+                || !(start..=end).contains(&at)
             {
                 return Err(malformed(format!(
-                    "series {describe} has a point at {time}, which is not a minute edge between the ones asked for"
+                    "series {describe} has a point at {time}, which is not {edge} between the ones asked for"
                 )));
             }
             if at <= last {

@@ -5,5 +5,6 @@ mod api;
 mod incidents;
 mod oncall;
 mod pull;
+mod signals;
 mod status;
 mod support;

@@ -299,7 +299,7 @@ async fn queries_carry_the_sources_credentials_and_headers() {
 }
 
 /// `a=1&b=x+y` decoded.
-fn url_pairs(body: &str) -> Vec<(String, String)> {
+pub(crate) fn url_pairs(body: &str) -> Vec<(String, String)> {
     body.split('&')
         .filter_map(|pair| pair.split_once('='))
         .map(|(key, value)| (decode(key), decode(value)))

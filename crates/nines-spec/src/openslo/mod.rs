@@ -458,6 +458,13 @@ pub fn finish(context: &mut LoadContext) {
                 context.catalog.sources.push(source);
                 pulled = true;
             }
+            if !pulled {
+                // Named by a service's `signals.source`, it is told apart from an unknown name.
+                context
+                    .native
+                    .unqueried_data_sources
+                    .insert(object.meta.name.clone(), spec.source_type.clone());
+            }
             let data_source = sli::DataSource {
                 source_type: spec.source_type.clone(),
                 pulled,
@@ -533,6 +540,7 @@ pub fn finish(context: &mut LoadContext) {
                     tier: None,
                     runbooks: Vec::new(),
                     labels: object.meta.labels.clone(),
+                    signals: None,
                     origin: object.place.origin(),
                 });
             }

@@ -6,6 +6,7 @@ mod incidents;
 mod native;
 mod oncall;
 mod openslo;
+mod signals;
 mod sloth;
 mod sources;
 mod support;

@@ -228,7 +228,11 @@ fn a_slo_without_any_runbook_gets_a_warning() {
 #[test]
 fn channels_and_probes_are_read_and_checked() {
     let loaded = load(
-        &[example("channels.yaml"), example("services.yaml")],
+        &[
+            example("channels.yaml"),
+            example("services.yaml"),
+            example("sources.yaml"),
+        ],
         &LoadOptions::default(),
     );
     assert!(loaded.report.diagnostics.is_empty(), "{}", loaded.report);

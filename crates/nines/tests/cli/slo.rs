@@ -35,6 +35,9 @@ fn slo_list_and_show_read_a_running_server() {
         ])
         .arg(examples.join("services.yaml"))
         .arg("--config")
+        // The source the `search` service's signals name.
+        .arg(examples.join("sources.yaml"))
+        .arg("--config")
         .arg(examples.join("slos.yaml"))
         .arg("--config")
         .arg(examples.join("policies.yaml"))
