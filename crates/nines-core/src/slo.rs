@@ -177,6 +177,29 @@ impl SloRuntime {
         &self.counts
     }
 
+    /// The burn rate over the `minutes` minutes that end with the one containing `at` (the
+    /// evaluator's reading at that instant, from the buckets kept now): for charts of the
+    /// past. `None` without events, or when `at` is older than the buckets reach.
+    pub fn burn_rate_at(&self, spec: &SloSpec, at: Timestamp, minutes: i64) -> Option<f64> {
+        let end = Minute::containing(at) + 1;
+        let start = end - minutes.max(1);
+        if start < self.counts.oldest() || end > self.counts.head() + 1 {
+            return None;
+        }
+        match &self.slices {
+            Some(tracker) => {
+                let judged = tracker.verdicts.sum_between(start, end).sum;
+                budget::slice_burn_rate(spec.objective, &spec.method, judged)
+            }
+            None => {
+                let (bad, total) = spec
+                    .count_kind
+                    .bad_and_total(self.counts.sum_between(start, end).sum);
+                budget::burn_rate(spec.objective, bad, total)
+            }
+        }
+    }
+
     pub fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.counts.memory_bytes()

@@ -85,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/slos/{id}", get(show_slo))
         .route("/api/v1/slos/{id}/events", post(post_events))
         .route("/api/v1/slos/{id}/history", get(history))
+        .route("/api/v1/slos/{id}/burn-rates", get(burn_rates))
         .route(
             "/api/v1/slos/{id}/backfill",
             get(backfill_status).post(start_backfill),
@@ -98,10 +99,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reports", get(crate::reports::handler))
         .merge(crate::oncall::api::routes())
         .merge(crate::incidents::routes())
-        .merge(crate::ui::status::routes())
+        .merge(crate::ui::routes())
         .fallback(|| async { AppError::not_found("no such endpoint") })
         // Bodies are read by the handlers themselves, with their own limit and error.
         .layer(axum::extract::DefaultBodyLimit::disable())
+        // Browsers may not write across sites (see `ui::csrf`).
+        .layer(axum::middleware::from_fn(crate::ui::csrf::guard))
         .with_state(state)
 }
 
@@ -693,6 +696,79 @@ async fn history(
     Ok(Json(
         json!({ "slo": id, "from": from.to_string(), "to": to.to_string(), "points": points }),
     ))
+}
+
+/// Burn rates over time of every alert pair of an SLO, from the buckets the evaluator keeps:
+/// `points` readings (default 240, at most 1000) from `from` to `to` (default: the last 6
+/// hours), each the long and the short window's burn rate as the evaluator would have read it
+/// then, with the pair's threshold.
+async fn burn_rates(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, AppError> {
+    query_filter(&query, &["from", "to", "points"])?;
+    let to = parse_time(&query, "to")?.unwrap_or_else(Timestamp::now);
+    let from = parse_time(&query, "from")?
+        .unwrap_or_else(|| Timestamp::from_second(to.as_second() - 6 * 3600).unwrap_or(to));
+    if from >= to {
+        return Err(AppError::bad_request(format!(
+            "the period ends ({to}) before it starts ({from})"
+        ))
+        .field("to"));
+    }
+    let points = match query.get("points") {
+        None => 240,
+        Some(text) => match text.parse::<i64>() {
+            Ok(points) if (2..=1000).contains(&points) => points,
+            _ => {
+                return Err(AppError::bad_request(format!(
+                    "points {text:?} must be a whole number from 2 to 1000"
+                ))
+                .field("points"));
+            }
+        },
+    };
+    let step_ms = ((to.as_millisecond() - from.as_millisecond()) / (points - 1)).max(1);
+    let fleet = state.fleet();
+    let entry = fleet
+        .get(&id)
+        .ok_or_else(|| AppError::not_found(format!("unknown SLO id {id:?}")))?;
+    let spec = &entry.def.spec;
+    let period = spec.window.nominal_period();
+    let series = |minutes: i64| -> Vec<Value> {
+        (0..points)
+            .filter_map(|index| {
+                let at_ms = from.as_millisecond() + index * step_ms;
+                let at = Timestamp::from_millisecond(at_ms).ok()?;
+                let rate = entry.runtime.burn_rate_at(spec, at, minutes);
+                Some(json!([at_ms, rate.and_then(finite)]))
+            })
+            .collect()
+    };
+    let pairs: Vec<Value> = spec
+        .policy
+        .pairs
+        .iter()
+        .map(|pair| {
+            json!({
+                "severity": pair.severity.name(),
+                "budget_share": pair.budget_share.get(),
+                "long_window": pair.long_window.to_string(),
+                "short_window": pair.short_window.to_string(),
+                "threshold": pair.factor(period),
+                "long": series(pair.long_window.whole_minutes()),
+                "short": series(pair.short_window.whole_minutes()),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "slo": id,
+        "from": from.to_string(),
+        "to": to.to_string(),
+        "step_seconds": step_ms / 1000,
+        "pairs": pairs,
+    })))
 }
 
 async fn alerts(State(state): State<AppState>) -> Json<Value> {

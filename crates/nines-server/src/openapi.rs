@@ -146,6 +146,19 @@ fn core_document() -> Value {
                     { "name": "to", "in": "query", "schema": { "type": "string", "format": "date-time" } }],
                 "responses": { "200": { "description": "points, oldest first" }, "400": error_response("bad period"), "404": error_response("unknown SLO id") }
             }},
+            "/api/v1/status": { "get": {
+                "summary": "The public status page's facts (no login): components from services with their status (operational, degraded_performance, partial_outage, major_outage, under_maintenance) and 90 days of history, published incidents with their public updates only, maintenance",
+                "responses": { "200": { "description": "status" }, "503": error_response("the store is unavailable") }
+            }},
+            "/api/v1/slos/{id}/burn-rates": { "get": {
+                "summary": "The burn rate of every alert pair over time (long and short window, with the pair's threshold), as the evaluator would have read it",
+                "parameters": [slo_id,
+                    { "name": "from", "in": "query", "schema": { "type": "string", "format": "date-time" } },
+                    { "name": "to", "in": "query", "schema": { "type": "string", "format": "date-time" } },
+                    { "name": "points", "in": "query", "schema": { "type": "integer", "minimum": 2, "maximum": 1000 } }],
+                "responses": { "200": { "description": "per pair: severity, windows, threshold, and [at_ms, rate or null] readings" },
+                               "400": error_response("bad period or points"), "404": error_response("unknown SLO id") }
+            }},
             "/api/v1/slos/{id}/backfill": {
                 "get": {
                     "summary": "How far a pulled SLO's data reaches, its backfill's progress, its last error and data problems",

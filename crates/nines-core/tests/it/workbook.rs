@@ -236,3 +236,41 @@ fn timeslices_wait_for_data_that_arrives_late() {
     assert_eq!(judge(false).budget.consumed, 5.0);
     assert_eq!(judge(true).budget.consumed, 5.0);
 }
+
+#[test]
+fn burn_rates_of_the_past_are_the_readings_the_evaluator_made_then() {
+    let slo = spec(BudgetingMethod::Occurrences);
+    let mut runtime = SloRuntime::new(&slo, at(START));
+    let mut readings = Vec::new();
+    // Two hours: healthy, then 20 minutes of 1% errors (a burn rate of 10), then healthy.
+    for minute in 0..120i64 {
+        let second = START + minute * 60;
+        let bad = if (60..80).contains(&minute) { 10 } else { 0 };
+        runtime.record(at(second), bad, 1000).unwrap();
+        let evaluation = runtime.evaluate(&slo, at(second + 59)).unwrap();
+        readings.push((
+            second + 59,
+            evaluation.pairs[0].short_burn_rate,
+            evaluation.pairs[0].long_burn_rate,
+        ));
+    }
+    let pair = slo.policy.pairs[0];
+    for (second, short, long) in readings {
+        let short_then = runtime.burn_rate_at(&slo, at(second), pair.short_window.whole_minutes());
+        let long_then = runtime.burn_rate_at(&slo, at(second), pair.long_window.whole_minutes());
+        assert_eq!(short_then, short, "5m window at {second}");
+        if second - START >= 3600 {
+            assert_eq!(long_then, long, "1h window at {second}");
+        }
+    }
+    // A reading older than the buckets reach says nothing rather than something wrong.
+    assert_eq!(
+        runtime.burn_rate_at(&slo, at(START - 86_400 * 60), 60),
+        None
+    );
+    // 1% errors against a 0.1% budget: a burn rate of 10 in the middle of the bad minutes.
+    let middle = runtime
+        .burn_rate_at(&slo, at(START + 70 * 60), 5)
+        .expect("a reading");
+    assert!((middle - 10.0).abs() < 1e-9, "{middle}");
+}

@@ -8,3 +8,4 @@ mod pull;
 mod signals;
 mod status;
 mod support;
+mod ui;
