@@ -1,6 +1,7 @@
-//! `nines demo`: the server on SQLite with example SLOs, synthetic traffic with an outage, and
-//! a webhook receiver of its own, so a page can be watched end to end with nothing else
-//! installed.
+//! `nines demo`: the server on SQLite with example SLOs, on-call (two people, a weekly
+//! rotation, an escalation policy) and an incident rule, synthetic traffic with an outage, and a
+//! webhook receiver of its own, so an alert, the page it raises, the incident it opens and the
+//! web UI can be watched end to end with nothing else installed.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,9 +19,39 @@ use nines_store::{CountDelta, EventQuery};
 use crate::DemoArgs;
 
 const CONFIG: &str = r#"version: nines/v1
+people:
+  - id: alice
+    name: Alice Example
+    time_zone: Europe/Berlin
+    contacts: [{channel: demo-webhook}]
+  - id: bob
+    name: Bob Example
+    time_zone: America/New_York
+    contacts: [{channel: demo-webhook}]
 teams:
   - id: payments
+    name: Payments
+    members: [alice, bob]
+    escalation_policy: payments-oncall
   - id: storefront
+    name: Storefront
+schedules:
+  - id: payments-primary
+    time_zone: Europe/Berlin
+    layers:
+      - name: weekly
+        members: [alice, bob]
+        start: "2026-01-05T09:00"
+        shift: 1w
+escalation_policies:
+  - id: payments-oncall
+    steps:
+      - targets: [{schedule: payments-primary}]
+        delay: 5m
+      - targets: [{person: bob}]
+incidents:
+  open_for:
+    - {matchers: ['alertname="SLOBurnRate"', 'service="checkout"'], severity: SEV1}
 services:
   - id: checkout
     owner: payments
@@ -59,6 +90,42 @@ fn traffic(slo: &str, since_start: Duration, outage: (Duration, Duration)) -> (u
     }
 }
 
+/// One line (two for a page with an acknowledge link) saying what a webhook body is: an SLO
+/// alert (`nines.v1`) or a page notification to a person (`nines.page.v1`).
+fn describe_webhook(body: &serde_json::Value) -> String {
+    let text = |value: &serde_json::Value| value.as_str().unwrap_or("?").to_string();
+    if body["version"] == "nines.page.v1" {
+        let person = body["person"]["name"]
+            .as_str()
+            .or_else(|| body["person"]["id"].as_str())
+            .unwrap_or("?");
+        let mut line = format!(
+            "page {} {} for {person} (policy {}, step {}): {}",
+            text(&body["page_id"]),
+            text(&body["event"]),
+            text(&body["policy"]),
+            step_number(&body["step"]),
+            text(&body["summary"]),
+        );
+        if let Some(actor) = body["actor"].as_str() {
+            line.push_str(&format!(" by {actor}"));
+        }
+        let open = matches!(body["event"].as_str(), Some("triggered" | "escalated"));
+        if open && let Some(link) = body["links"]["acknowledge"].as_str() {
+            line.push_str(&format!("\n                    acknowledge: {link}"));
+        }
+        return line;
+    }
+    let alert = &body["alert"];
+    format!(
+        "{} {} for {} (budget left {:.1}%)",
+        text(&alert["severity"]),
+        text(&alert["change"]),
+        text(&body["slo"]["id"]),
+        body["budget_remaining_share"].as_f64().unwrap_or(f64::NAN) * 100.0
+    )
+}
+
 async fn webhook_receiver() -> Result<(String, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
@@ -66,14 +133,7 @@ async fn webhook_receiver() -> Result<(String, tokio::task::JoinHandle<()>)> {
         "/hook",
         post(|body: Bytes| async move {
             let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            let alert = &value["alert"];
-            println!(
-                "  webhook received: {} {} for {} (budget left {:.1}%)",
-                alert["severity"].as_str().unwrap_or("?"),
-                alert["change"].as_str().unwrap_or("?"),
-                value["slo"]["id"].as_str().unwrap_or("?"),
-                value["budget_remaining_share"].as_f64().unwrap_or(f64::NAN) * 100.0
-            );
+            println!("  webhook received: {}", describe_webhook(&value));
             axum::http::StatusCode::NO_CONTENT
         }),
     );
@@ -81,6 +141,55 @@ async fn webhook_receiver() -> Result<(String, tokio::task::JoinHandle<()>)> {
         let _ = axum::serve(listener, app).await;
     });
     Ok((format!("http://{address}/hook"), task))
+}
+
+/// A policy step counted from 1 for people (notifications count from 0).
+fn step_number(step: &serde_json::Value) -> String {
+    step.as_u64()
+        .map_or_else(|| "?".to_string(), |step| (step + 1).to_string())
+}
+
+/// One line for an event of the log worth watching in the demo (SLO alerts, pages and
+/// incidents); None for the rest (notifications, links), which the webhook lines and the UI show.
+fn describe_event(event: &nines_store::EventRow, payload: &serde_json::Value) -> Option<String> {
+    let text = |value: &serde_json::Value| value.as_str().unwrap_or("?").to_string();
+    let page = event.page_id.as_deref().unwrap_or("?");
+    let incident = event.incident_id.as_deref().unwrap_or("?");
+    match event.kind.as_str() {
+        // The evaluator's alert transitions; the pager's `alert.resolved` has no SLO id.
+        "alert.fired" | "alert.resolved" | "alert.superseded" if event.slo_id.is_some() => {
+            Some(format!(
+                "{} {} {} for {} (budget left {:.1}%)",
+                text(&payload["alert"]),
+                text(&payload["severity"]),
+                text(&payload["change"]),
+                event.slo_id.as_deref().unwrap_or("?"),
+                payload["budget_remaining_share"]
+                    .as_f64()
+                    .unwrap_or(f64::NAN)
+                    * 100.0
+            ))
+        }
+        "page.triggered" => Some(format!(
+            "page {page} triggered (policy {}): {}",
+            text(&payload["policy"]),
+            text(&payload["summary"])
+        )),
+        "page.escalated" => Some(format!(
+            "page {page} escalated to step {} of {}",
+            step_number(&payload["step"]),
+            text(&payload["policy"])
+        )),
+        "page.acknowledged" | "page.unacknowledged" | "page.resolved" => Some(format!(
+            "page {page} {} by {}",
+            event.kind.trim_start_matches("page."),
+            event.actor
+        )),
+        "incident.opened" | "incident.status" | "incident.update" | "incident.resolved" => {
+            Some(format!("incident {incident}: {}", text(&payload["text"])))
+        }
+        _ => None,
+    }
 }
 
 /// A full window of healthy traffic before now, so budgets and long windows start as on a
@@ -183,16 +292,32 @@ async fn demo(args: &DemoArgs) -> Result<ExitCode> {
         "  checkout fails completely from +{}s for 2 minutes.",
         outage_after.as_secs()
     );
-    println!("  where to look:");
     println!(
-        "    {base}/api/v1/slos                         every SLO with budget, burn rates, alerts"
+        "  on call: alice (Europe/Berlin) and bob (America/New_York) take payments-primary in turn, a week each;"
     );
-    println!("    {base}/api/v1/slos/checkout-availability   one SLO");
-    println!("    {base}/api/v1/events                       the event log");
-    println!("    {base}/metrics                             nines' own metrics");
+    println!(
+        "  a checkout page goes to whoever is on call, then to bob after 5 minutes unacknowledged,"
+    );
+    println!("  and a burn-rate page of checkout opens a SEV1 incident.");
+    println!("  where to look:");
+    for (path, what) in [
+        ("/ui/slos", "every SLO: budget left, burn rate, alerts"),
+        (
+            "/ui/slos/checkout-availability",
+            "its budget burn-down and burn-rate charts",
+        ),
+        ("/ui/pages", "pages: acknowledge and resolve them"),
+        ("/ui/incidents", "incidents: timeline, status updates"),
+        ("/status", "the public status page"),
+        ("/api/v1/slos", "the same in JSON (also /api/v1/pages, ...)"),
+        ("/api/v1/events", "the event log"),
+        ("/metrics", "nines' own metrics"),
+    ] {
+        println!("    {base}{path:<32} {what}");
+    }
     println!("    nines slo list --server {base}");
     println!(
-        "  alerts are delivered to the demo's own webhook receiver and shown below; Ctrl-C stops"
+        "  alerts and pages are delivered to the demo's own webhook receiver and shown below; Ctrl-C stops"
     );
     println!();
 
@@ -263,19 +388,12 @@ async fn demo(args: &DemoArgs) -> Result<ExitCode> {
                 last_event = event.id;
                 let payload: serde_json::Value =
                     serde_json::from_str(&event.payload).unwrap_or_default();
-                println!(
-                    "+{:>4}s  {} {} {} for {} (budget left {:.1}%)",
-                    elapsed.as_secs(),
-                    payload["alert"].as_str().unwrap_or("?"),
-                    payload["severity"].as_str().unwrap_or("?"),
-                    payload["change"].as_str().unwrap_or("?"),
-                    event.slo_id.as_deref().unwrap_or("?"),
-                    payload["budget_remaining_share"]
-                        .as_f64()
-                        .unwrap_or(f64::NAN)
-                        * 100.0
-                );
+                if let Some(line) = describe_event(&event, &payload) {
+                    println!("+{:>4}s  {line}", elapsed.as_secs());
+                }
+                let slo_alert = event.kind.starts_with("alert.") && event.slo_id.is_some();
                 if first_page.is_none()
+                    && slo_alert
                     && payload["severity"] == "page"
                     && payload["change"] == "fired"
                 {

@@ -1,5 +1,6 @@
 //! Tests of the nines binary and repository-wide checks: one integration test binary.
 
+mod browser;
 mod generate;
 mod oncall;
 mod peers;
@@ -10,3 +11,4 @@ mod slo;
 mod support;
 mod tidy;
 mod validate;
+mod webdriver;
