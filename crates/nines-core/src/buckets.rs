@@ -364,6 +364,22 @@ impl<V: Accumulate> TieredSeries<V> {
     }
 
     /// The edges at which tiers change, newest first: (fine start, medium start, coarse start).
+    /// The latest bucket edge at or before `edge` in the tier that holds it: a sum that ends
+    /// there reads no minute after `edge`.
+    pub fn edge_at_or_before(&self, edge: Minute) -> Minute {
+        if edge >= self.fine.start {
+            edge
+        } else if edge >= self.medium.start {
+            self.medium.start
+                + (edge - self.medium.start).div_euclid(MEDIUM_BUCKET_MINUTES)
+                    * MEDIUM_BUCKET_MINUTES
+        } else {
+            self.coarse.start
+                + (edge - self.coarse.start).div_euclid(COARSE_BUCKET_MINUTES)
+                    * COARSE_BUCKET_MINUTES
+        }
+    }
+
     pub fn tier_starts(&self) -> (Minute, Minute, Minute) {
         (self.fine.start, self.medium.start, self.coarse.start)
     }

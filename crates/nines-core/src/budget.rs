@@ -178,6 +178,11 @@ impl Budget {
         }
     }
 
+    /// The share of this budget's allowance left once `consumed` is spent.
+    pub fn remaining_share_after(&self, consumed: f64) -> f64 {
+        Budget::from_parts(self.unit, self.allowed, consumed, None).remaining_share
+    }
+
     pub fn consumed_share(&self) -> f64 {
         1.0 - self.remaining_share
     }

@@ -177,13 +177,82 @@ impl SloRuntime {
         &self.counts
     }
 
+    /// How the budget of the window that holds `now` was spent: the window's start, and for
+    /// each instant of `at` the share of that budget (as allowed at `now`) left after the bad
+    /// events or bad time slices from the start up to the instant (`None` before the start or
+    /// after `now`). The reading at `now` is the evaluation's remaining share. Older minutes
+    /// live in coarser buckets, so an instant there reads at the next bucket edge.
+    pub fn burn_down(
+        &self,
+        spec: &SloSpec,
+        now: Timestamp,
+        at: &[Timestamp],
+    ) -> Result<(Timestamp, Vec<Option<f64>>), WindowError> {
+        let bounds = spec.window.bounds(now)?;
+        let start = Minute::ceil(bounds.start);
+        let end = Minute::containing(now) + 1;
+        let (whole, slice_minutes) = match (&self.slices, spec.method.slice()) {
+            (Some(tracker), Some(slice)) => {
+                let judged = tracker.verdicts.sum_between(start, end).sum;
+                let window_slices =
+                    (bounds.period.as_secs() / slice.as_secs().max(1)).max(1) as u64;
+                (
+                    Budget::timeslices(spec.objective, &spec.method, judged, window_slices, slice),
+                    Some(slice.as_secs_f64() / 60.0),
+                )
+            }
+            _ => {
+                let (bad, total) = spec
+                    .count_kind
+                    .bad_and_total(self.counts.sum_between(start, end).sum);
+                (Budget::occurrences(spec.objective, bad, total), None)
+            }
+        };
+        let readings = at
+            .iter()
+            .map(|instant| {
+                if *instant < bounds.start || *instant > now {
+                    return None;
+                }
+                let upto = (Minute::containing(*instant) + 1).clamp(start, end);
+                let consumed = match (&self.slices, slice_minutes) {
+                    (Some(tracker), Some(slice_minutes)) => {
+                        tracker
+                            .verdicts
+                            .sum_between(start, upto)
+                            .sum
+                            .bad_amount(&spec.method)
+                            * slice_minutes
+                    }
+                    _ => {
+                        let (bad, _) = spec
+                            .count_kind
+                            .bad_and_total(self.counts.sum_between(start, upto).sum);
+                        bad as f64
+                    }
+                };
+                let share = whole.remaining_share_after(consumed);
+                share.is_finite().then_some(share)
+            })
+            .collect();
+        Ok((bounds.start, readings))
+    }
+
     /// The burn rate over the `minutes` minutes that end with the one containing `at` (the
     /// evaluator's reading at that instant, from the buckets kept now): for charts of the
-    /// past. `None` without events, or when `at` is older than the buckets reach.
+    /// past. Older minutes live in coarser buckets: there the window ends at the bucket edge
+    /// before `at` (never reading later minutes), and a window whose start would move by more
+    /// than a twelfth of its length reads `None` rather than something else. `None` too
+    /// without events, or when `at` is older than the buckets reach.
     pub fn burn_rate_at(&self, spec: &SloSpec, at: Timestamp, minutes: i64) -> Option<f64> {
-        let end = Minute::containing(at) + 1;
-        let start = end - minutes.max(1);
+        let minutes = minutes.max(1);
+        let end = self.counts.edge_at_or_before(Minute::containing(at) + 1);
+        let start = end - minutes;
         if start < self.counts.oldest() || end > self.counts.head() + 1 {
+            return None;
+        }
+        let sum = self.counts.sum_between(start, end);
+        if sum.truncated || sum.end != end || (sum.start - start) * 12 > minutes {
             return None;
         }
         match &self.slices {
@@ -192,9 +261,7 @@ impl SloRuntime {
                 budget::slice_burn_rate(spec.objective, &spec.method, judged)
             }
             None => {
-                let (bad, total) = spec
-                    .count_kind
-                    .bad_and_total(self.counts.sum_between(start, end).sum);
+                let (bad, total) = spec.count_kind.bad_and_total(sum.sum);
                 budget::burn_rate(spec.objective, bad, total)
             }
         }

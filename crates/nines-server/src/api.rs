@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/slos/{id}/events", post(post_events))
         .route("/api/v1/slos/{id}/history", get(history))
         .route("/api/v1/slos/{id}/burn-rates", get(burn_rates))
+        .route("/api/v1/slos/{id}/burn-down", get(burn_down))
         .route(
             "/api/v1/slos/{id}/backfill",
             get(backfill_status).post(start_backfill),
@@ -104,7 +105,10 @@ pub fn router(state: AppState) -> Router {
         // Bodies are read by the handlers themselves, with their own limit and error.
         .layer(axum::extract::DefaultBodyLimit::disable())
         // Browsers may not write across sites (see `ui::csrf`).
-        .layer(axum::middleware::from_fn(crate::ui::csrf::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::ui::csrf::guard,
+        ))
         .with_state(state)
 }
 
@@ -698,6 +702,72 @@ async fn history(
     ))
 }
 
+/// How the budget of the current window was spent: `points` readings (default 240, at most
+/// 1000) from the window's start to now, each the share of the window's budget left after
+/// the bad events (or bad time slices) from the start to that instant. The last one is the
+/// SLO's budget left now.
+async fn burn_down(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, AppError> {
+    query_filter(&query, &["points"])?;
+    let points = points_query(&query)?;
+    let now = Timestamp::now();
+    let fleet = state.fleet();
+    let entry = fleet
+        .get(&id)
+        .ok_or_else(|| AppError::not_found(format!("unknown SLO id {id:?}")))?;
+    let spec = &entry.def.spec;
+    let start = spec.window.bounds(now).map_err(|err| {
+        AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the window: {err}"),
+        )
+    })?;
+    let from_ms = start.start.as_millisecond();
+    let step_ms = ((now.as_millisecond() - from_ms) / (points - 1)).max(1);
+    let instants: Vec<Timestamp> = (0..points)
+        .filter_map(|index| Timestamp::from_millisecond(from_ms + index * step_ms).ok())
+        .map(|at| at.min(now))
+        .collect();
+    let (window_start, readings) =
+        entry
+            .runtime
+            .burn_down(spec, now, &instants)
+            .map_err(|err| {
+                AppError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("the window: {err}"),
+                )
+            })?;
+    let series: Vec<Value> = instants
+        .iter()
+        .zip(readings)
+        .map(|(at, share)| json!([at.as_millisecond(), share]))
+        .collect();
+    Ok(Json(json!({
+        "slo": id,
+        "window_start": window_start.to_string(),
+        "window_end": start.end.to_string(),
+        "now": now.to_string(),
+        "points": series,
+    })))
+}
+
+fn points_query(query: &HashMap<String, String>) -> Result<i64, AppError> {
+    match query.get("points") {
+        None => Ok(240),
+        Some(text) => match text.parse::<i64>() {
+            Ok(points) if (2..=1000).contains(&points) => Ok(points),
+            _ => Err(AppError::bad_request(format!(
+                "points {text:?} must be a whole number from 2 to 1000"
+            ))
+            .field("points")),
+        },
+    }
+}
+
 /// Burn rates over time of every alert pair of an SLO, from the buckets the evaluator keeps:
 /// `points` readings (default 240, at most 1000) from `from` to `to` (default: the last 6
 /// hours), each the long and the short window's burn rate as the evaluator would have read it
@@ -717,18 +787,7 @@ async fn burn_rates(
         ))
         .field("to"));
     }
-    let points = match query.get("points") {
-        None => 240,
-        Some(text) => match text.parse::<i64>() {
-            Ok(points) if (2..=1000).contains(&points) => points,
-            _ => {
-                return Err(AppError::bad_request(format!(
-                    "points {text:?} must be a whole number from 2 to 1000"
-                ))
-                .field("points"));
-            }
-        },
-    };
+    let points = points_query(&query)?;
     let step_ms = ((to.as_millisecond() - from.as_millisecond()) / (points - 1)).max(1);
     let fleet = state.fleet();
     let entry = fleet

@@ -809,7 +809,16 @@ async fn postmortem(
         .postmortem_template
         .as_deref()
         .unwrap_or(DEFAULT_TEMPLATE);
-    let markdown = draft(template, &input);
+    // Publishing with no new content publishes the kept draft as it is.
+    let new_content = ["summary", "causes", "went_well", "impact"]
+        .iter()
+        .any(|key| map.contains_key(*key));
+    let markdown = match (&row.postmortem, new_content) {
+        (Some(kept), false) if matches!(map.get("publish"), Some(Value::Bool(true))) => {
+            kept.clone()
+        }
+        _ => draft(template, &input),
+    };
     let mut people: Vec<String> = Vec::new();
     for person in &state.catalog.oncall.directory.people {
         people.push(person.id.clone());

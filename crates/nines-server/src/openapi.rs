@@ -150,6 +150,12 @@ fn core_document() -> Value {
                 "summary": "The public status page's facts (no login): components from services with their status (operational, degraded_performance, partial_outage, major_outage, under_maintenance) and 90 days of history, published incidents with their public updates only, maintenance",
                 "responses": { "200": { "description": "status" }, "503": error_response("the store is unavailable") }
             }},
+            "/api/v1/slos/{id}/burn-down": { "get": {
+                "summary": "How the budget of the current window was spent: from the window's start to now, the share of the window's budget left after the bad events (or slices) up to each instant",
+                "parameters": [slo_id, { "name": "points", "in": "query", "schema": { "type": "integer", "minimum": 2, "maximum": 1000 } }],
+                "responses": { "200": { "description": "window_start, window_end, now, and [at_ms, share or null] readings" },
+                               "400": error_response("bad points"), "404": error_response("unknown SLO id") }
+            }},
             "/api/v1/slos/{id}/burn-rates": { "get": {
                 "summary": "The burn rate of every alert pair over time (long and short window, with the pair's threshold), as the evaluator would have read it",
                 "parameters": [slo_id,

@@ -273,4 +273,69 @@ fn burn_rates_of_the_past_are_the_readings_the_evaluator_made_then() {
         .burn_rate_at(&slo, at(START + 70 * 60), 5)
         .expect("a reading");
     assert!((middle - 10.0).abs() < 1e-9, "{middle}");
+    // Ten hours on, those minutes are in ten-minute buckets: a window that ends at a bucket
+    // edge still reads exactly, one that cannot be placed on the edges reads nothing, and no
+    // reading takes in minutes after its instant.
+    for minute in 120..600i64 {
+        runtime.record(at(START + minute * 60), 0, 1000).unwrap();
+    }
+    let hour = runtime
+        .burn_rate_at(&slo, at(START + 79 * 60 + 59), 60)
+        .expect("an hour ending at a bucket edge");
+    assert!((hour - 10.0 * 20.0 / 60.0).abs() < 1e-9, "{hour}");
+    assert_eq!(
+        runtime.burn_rate_at(&slo, at(START + 70 * 60 + 59), 5),
+        None
+    );
+    let before_the_errors = runtime.burn_rate_at(&slo, at(START + 59 * 60 + 59), 60);
+    assert_eq!(
+        before_the_errors,
+        Some(0.0),
+        "never reads the bad minutes that came after"
+    );
+}
+
+#[test]
+fn the_burn_down_spends_the_window_budget_and_ends_at_the_budget_left_now() {
+    let slo = spec(BudgetingMethod::Occurrences);
+    let mut runtime = SloRuntime::new(&slo, at(START));
+    // A day of 1000 events a minute; 30 bad minutes of 10 bad events each in the middle.
+    for minute in 0..1440i64 {
+        let bad = if (600..630).contains(&minute) { 10 } else { 0 };
+        runtime.record(at(START + minute * 60), bad, 1000).unwrap();
+    }
+    let now = at(START + 1440 * 60 - 1);
+    let evaluation = runtime.evaluate(&slo, now).unwrap();
+    // (Older minutes are kept in coarser buckets: instants there read at a bucket edge.)
+    let instants: Vec<Timestamp> = [0, 599, 619, 700, 1439]
+        .iter()
+        .map(|minute| at(START + minute * 60 + 59))
+        .chain([at(START - 86_400 * 40), at(START + 86_400 * 2)])
+        .collect();
+    let (start, readings) = runtime.burn_down(&slo, now, &instants).unwrap();
+    assert!(start <= at(START));
+    // 1,440,000 events allow 1440 bad ones; 300 were spent in all.
+    let share = |bad: f64| Some(1.0 - bad / 1440.0);
+    let close = |got: Option<f64>, want: Option<f64>| match (got, want) {
+        (Some(got), Some(want)) => (got - want).abs() < 1e-9,
+        (got, want) => got == want,
+    };
+    let wanted = [
+        share(0.0),
+        share(0.0),
+        share(200.0),
+        share(300.0),
+        share(300.0),
+    ];
+    for (index, want) in wanted.iter().enumerate() {
+        assert!(
+            close(readings[index], *want),
+            "{index}: {:?} {want:?}",
+            readings[index]
+        );
+    }
+    assert_eq!(readings[5], None, "before the window");
+    assert_eq!(readings[6], None, "after now");
+    let last = readings[4].unwrap();
+    assert!((last - evaluation.budget.remaining_share).abs() < 1e-12);
 }

@@ -40,9 +40,14 @@ pub fn token_for(state: &AppState, headers: &HeaderMap) -> CsrfToken {
         };
     }
     let mut bytes = [0u8; 16];
-    // Without randomness no cookie is set; every form then fails its check, visibly.
+    // Without randomness no cookie is set (never a guessable one); every form then fails its
+    // check, visibly.
     if getrandom::fill(&mut bytes).is_err() {
         tracing::error!("no randomness for a CSRF cookie");
+        return CsrfToken {
+            token: String::new(),
+            set_cookie: None,
+        };
     }
     let value: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
     CsrfToken {
@@ -76,37 +81,53 @@ pub fn check(state: &AppState, headers: &HeaderMap, token: Option<&str>) -> Resu
 }
 
 /// Why a request that changes state is refused as cross-site, if it is.
-pub fn cross_site(method: &Method, headers: &HeaderMap) -> Option<String> {
+///
+/// A browser's `Sec-Fetch-Site` decides when it is sent: `same-origin` and `none` (typed by
+/// the user) pass, `same-site` (a sibling subdomain) and `cross-site` do not. Older browsers
+/// send only `Origin`: it must name this server, as the request's `Host` or as the public URL
+/// the server is configured with (a reverse proxy may rewrite `Host`).
+pub fn cross_site(method: &Method, headers: &HeaderMap, public_url: &str) -> Option<String> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return None;
     }
     let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
-    if let Some(site) = text("sec-fetch-site")
-        && site.eq_ignore_ascii_case("cross-site")
-    {
-        return Some("a cross-site request may not change anything here".to_string());
+    if let Some(site) = text("sec-fetch-site") {
+        return match site.to_ascii_lowercase().as_str() {
+            "same-origin" | "none" => None,
+            other => Some(format!(
+                "a {other} request may not change anything here (Sec-Fetch-Site)"
+            )),
+        };
     }
-    if let Some(origin) = text("origin") {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("");
-        let origin_host = origin
-            .split_once("://")
-            .map(|(_, rest)| rest.trim_end_matches('/'))
-            .unwrap_or("");
-        if origin_host.is_empty() || !origin_host.eq_ignore_ascii_case(host) {
-            return Some(format!(
-                "a request from origin {origin:?} may not change anything on {host:?}"
-            ));
-        }
+    let origin = text("origin")?;
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest.trim_end_matches('/'))
+        .unwrap_or("");
+    let host = text(header::HOST.as_str()).unwrap_or("");
+    let public_host = public_url
+        .split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
+        .unwrap_or("");
+    let matches =
+        |candidate: &str| !candidate.is_empty() && origin_host.eq_ignore_ascii_case(candidate);
+    if matches(host) || matches(public_host) {
+        None
+    } else {
+        Some(format!(
+            "a request from origin {origin:?} may not change anything here"
+        ))
     }
-    None
 }
 
 /// The guard around the router (see the module's doc).
-pub async fn guard(request: Request, next: Next) -> Response {
-    if let Some(reason) = cross_site(request.method(), request.headers()) {
+pub async fn guard(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let public_url = state.pager.linker().public_url().to_string();
+    if let Some(reason) = cross_site(request.method(), request.headers(), &public_url) {
         tracing::warn!(path = %request.uri().path(), reason = %reason, "cross-site write refused");
         return (
             StatusCode::FORBIDDEN,
@@ -130,27 +151,54 @@ mod tests {
         map
     }
 
+    const PUBLIC: &str = "https://nines.example.com";
+
     #[test]
     fn reads_are_never_refused() {
         let cross = headers(&[("sec-fetch-site", "cross-site")]);
-        assert_eq!(cross_site(&Method::GET, &cross), None);
+        assert_eq!(cross_site(&Method::GET, &cross, PUBLIC), None);
     }
 
     #[test]
     fn cross_site_writes_are_refused_by_fetch_metadata_or_origin() {
-        let cross = headers(&[("sec-fetch-site", "cross-site")]);
-        assert!(cross_site(&Method::POST, &cross).is_some());
-        let other = headers(&[("origin", "https://evil.example"), ("host", "nines:9797")]);
-        assert!(cross_site(&Method::POST, &other).is_some());
-        let null = headers(&[("origin", "null"), ("host", "nines:9797")]);
-        assert!(cross_site(&Method::POST, &null).is_some());
-        let same = headers(&[
-            ("origin", "http://nines:9797"),
-            ("host", "nines:9797"),
-            ("sec-fetch-site", "same-origin"),
-        ]);
-        assert_eq!(cross_site(&Method::POST, &same), None);
+        let post =
+            |pairs: &[(&'static str, &str)]| cross_site(&Method::POST, &headers(pairs), PUBLIC);
+        assert!(post(&[("sec-fetch-site", "cross-site")]).is_some());
+        assert!(post(&[("sec-fetch-site", "same-site")]).is_some());
+        assert!(post(&[("origin", "https://evil.example"), ("host", "nines:9797")]).is_some());
+        assert!(post(&[("origin", "null"), ("host", "nines:9797")]).is_some());
+        assert!(post(&[("origin", "https://nines.example.com.evil.example")]).is_some());
+        // Fetch metadata decides when it is there.
+        assert_eq!(
+            post(&[
+                ("origin", "https://nines.example.com"),
+                ("host", "127.0.0.1:9797"),
+                ("sec-fetch-site", "same-origin")
+            ]),
+            None
+        );
+        assert!(
+            post(&[
+                ("origin", "http://nines:9797"),
+                ("host", "nines:9797"),
+                ("sec-fetch-site", "cross-site")
+            ])
+            .is_some()
+        );
+        // Without it, the Origin must be this server: its Host, or its public URL behind a
+        // proxy that rewrites Host.
+        assert_eq!(
+            post(&[("origin", "http://nines:9797"), ("host", "nines:9797")]),
+            None
+        );
+        assert_eq!(
+            post(&[
+                ("origin", "https://nines.example.com"),
+                ("host", "127.0.0.1:9797")
+            ]),
+            None
+        );
         // Tools that are not browsers send neither header.
-        assert_eq!(cross_site(&Method::POST, &HeaderMap::new()), None);
+        assert_eq!(post(&[]), None);
     }
 }

@@ -30,6 +30,26 @@ pub fn rate(value: Option<f64>) -> String {
     }
 }
 
+/// An amount of events or minutes: whole above 100, one decimal below; `–` without one.
+pub fn amount(value: Option<f64>) -> String {
+    match value {
+        Some(value) if value.is_finite() && value.abs() >= 100.0 => format!("{value:.0}"),
+        Some(value) if value.is_finite() => format!("{value:.1}"),
+        _ => "–".to_string(),
+    }
+}
+
+/// A link a page may show: `http` and `https` only (a runbook URL can come from any
+/// Alertmanager); anything else is not linked.
+pub fn web_link(url: &str) -> String {
+    let lower = url.trim().to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        url.trim().to_string()
+    } else {
+        String::new()
+    }
+}
+
 /// `2 d 4 h`, `3 h 5 min`, `51 s`.
 pub fn duration(seconds: i64) -> String {
     let seconds = seconds.max(0);
@@ -104,6 +124,14 @@ mod tests {
         assert_eq!(percent(None), "–");
         assert_eq!(percent(Some(f64::NAN)), "–");
         assert_eq!(rate(Some(14.4)), "14.4×");
+        assert_eq!(
+            web_link("https://runbooks.example/x"),
+            "https://runbooks.example/x"
+        );
+        assert_eq!(web_link("javascript:alert(1)"), "");
+        assert_eq!(web_link(" JAVASCRIPT:alert(1)"), "");
+        assert_eq!(amount(Some(129438.65000000013)), "129439");
+        assert_eq!(amount(Some(3.26)), "3.3");
         assert_eq!(rate(Some(1000.0)), "1000×");
         assert_eq!(duration(51), "51 s");
         assert_eq!(duration(3 * 3600 + 300), "3 h 5 min");

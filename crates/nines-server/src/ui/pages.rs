@@ -414,8 +414,13 @@ async fn slo_events(state: &AppState, id: &str, from_ms: i64) -> Vec<Value> {
 fn alert_markers(events: &[Value], severity: Option<&str>) -> Vec<charts::Marker> {
     events
         .iter()
+        // On a pair's chart only burn-rate alerts of its severity; the no-data alert too on
+        // the window's chart.
         .filter(|event| {
-            severity.is_none_or(|severity| event["payload"]["severity"].as_str() == Some(severity))
+            severity.is_none_or(|severity| {
+                event["payload"]["severity"].as_str() == Some(severity)
+                    && event["payload"]["alert"] == "burn_rate"
+            })
         })
         .filter_map(|event| {
             let at_ms = format::millis(&event["at"])?;
@@ -509,37 +514,17 @@ pub async fn slo_page(
         .map_or(6 * 3600, |(_, seconds)| *seconds);
     let from_ms = now_ms - range_seconds * 1000;
 
-    // The budget over the window: its history points.
-    let history = api_get(&state, &format!("/api/v1/slos/{}/history", encode(&id)))
+    // The budget over the window, as it was spent from the window's start to now.
+    let spent = api_get(&state, &format!("/api/v1/slos/{}/burn-down", encode(&id)))
         .await
         .unwrap_or(Value::Null);
-    let window_from = format::millis(&history["from"]).unwrap_or(now_ms - 86_400_000);
-    let mut budget_points: Vec<charts::Point> = history["points"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(|point| {
-                    Some(charts::Point {
-                        at_ms: format::millis(&point["at"])?,
-                        value: point["remaining_share"].as_f64().unwrap_or(f64::NAN),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    // The newest reading, so the line reaches now.
+    let window_from = format::millis(&spent["window_start"]).unwrap_or(now_ms - 86_400_000);
+    // A calendar window's chart runs to the period's end, where steady spending reaches zero.
+    let window_to = format::millis(&spent["window_end"])
+        .unwrap_or(now_ms)
+        .max(now_ms);
+    let budget_points = points(&spent["points"]);
     let status = &slo["status"];
-    if let (Some(at), Some(share)) = (
-        format::millis(&status["evaluated_at"]),
-        status["budget"]["remaining_share"].as_f64(),
-    ) && budget_points.last().is_none_or(|last| last.at_ms < at)
-    {
-        budget_points.push(charts::Point {
-            at_ms: at,
-            value: share,
-        });
-    }
-
     let events = slo_events(&state, &id, window_from).await;
     let service = str_of(&slo, "service");
     let incidents: Vec<Value> = api_get(&state, "/api/v1/incidents")
@@ -560,7 +545,7 @@ pub async fn slo_page(
     window_markers.extend(incident_markers(&incidents));
     let burn_down = charts::burn_down(&charts::BurnDown {
         from_ms: window_from,
-        to_ms: now_ms,
+        to_ms: window_to,
         points: budget_points,
         markers: window_markers,
     });
@@ -690,8 +675,8 @@ pub async fn slo_page(
     let consumed = match status["budget"]["unit"].as_str() {
         Some(unit) => format!(
             "{} of {} {unit} spent",
-            format::text(&status["budget"]["consumed"]),
-            format::text(&status["budget"]["allowed"])
+            format::amount(status["budget"]["consumed"].as_f64()),
+            format::amount(status["budget"]["allowed"].as_f64())
         ),
         None => "–".to_string(),
     };
@@ -702,7 +687,7 @@ pub async fn slo_page(
         consumed,
         exhaustion: exhaustion_text(status),
         evaluated: format::when_value(&status["evaluated_at"]),
-        runbook: slo["runbook"].as_str().unwrap_or_default().to_string(),
+        runbook: format::web_link(slo["runbook"].as_str().unwrap_or_default()),
         no_data: format::text(&slo["alerts"]["no_data"]["state"]),
         burn_down,
         window_note: format!(
@@ -758,6 +743,7 @@ pub async fn slo_page(
 
 pub struct PageRow {
     pub id: String,
+    created_sort: String,
     pub status: String,
     pub summary: String,
     pub severity: String,
@@ -795,6 +781,7 @@ fn page_row(page: &Value, now: Timestamp) -> PageRow {
     };
     PageRow {
         id: str_of(page, "id"),
+        created_sort: str_of(page, "created"),
         summary: str_of(page, "summary"),
         severity: str_of(page, "severity"),
         service: page["service"].as_str().unwrap_or("–").to_string(),
@@ -802,7 +789,7 @@ fn page_row(page: &Value, now: Timestamp) -> PageRow {
         created: format::when_value(&page["created"]),
         age: format::relative(page["created"].as_str().unwrap_or_default(), now),
         who,
-        runbook: page["runbook"].as_str().unwrap_or_default().to_string(),
+        runbook: format::web_link(page["runbook"].as_str().unwrap_or_default()),
         status,
         actions,
     }
@@ -824,27 +811,42 @@ pub async fn page_list(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let frame = frame(&state, &headers, &uri, &query, "Pages".to_string(), "pages");
-    let listed = match api_get(&state, "/api/v1/pages?limit=500").await {
-        Ok(value) => value,
-        Err(failure) => return error_page(frame, failure),
-    };
     let now = Timestamp::now();
     let show = query
         .get("show")
         .cloned()
         .unwrap_or_else(|| "open".to_string());
-    let all: Vec<PageRow> = listed["pages"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|page| page_row(page, now))
-        .collect();
-    let n_open = all.iter().filter(|row| row.status != "resolved").count();
-    let rows = all
-        .into_iter()
-        .filter(|row| show == "all" || row.status != "resolved")
-        .collect();
+    // Open pages are asked for by state, so no number of resolved ones hides one.
+    let mut open: Vec<PageRow> = Vec::new();
+    for status in ["triggered", "acknowledged"] {
+        match api_get(&state, &format!("/api/v1/pages?status={status}&limit=1000")).await {
+            Ok(listed) => open.extend(
+                listed["pages"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|page| page_row(page, now)),
+            ),
+            Err(failure) => return error_page(frame, failure),
+        }
+    }
+    let n_open = open.len();
+    let rows = if show == "all" {
+        match api_get(&state, "/api/v1/pages?limit=500").await {
+            Ok(listed) => listed["pages"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|page| page_row(page, now))
+                .collect(),
+            Err(failure) => return error_page(frame, failure),
+        }
+    } else {
+        open.sort_by(|a, b| b.created_sort.cmp(&a.created_sort));
+        open
+    };
     let page = PageListPage {
         layout: frame.layout,
         rows,
@@ -1436,7 +1438,7 @@ struct ReportPage {
     teams: Vec<String>,
     services: Vec<String>,
     sections: Vec<Section>,
-    slos: Vec<(String, String, String, String, bool)>,
+    slos: Vec<(String, String, String, String, &'static str)>,
     failure: String,
 }
 
@@ -1638,7 +1640,11 @@ pub async fn reports(
                         percent(line["objective"].as_f64()),
                         percent(line["attainment"].as_f64()),
                         percent(line["budget_remaining_share"].as_f64()),
-                        line["meets_objective"] == true,
+                        match line["meets_objective"].as_bool() {
+                            Some(true) => "yes",
+                            Some(false) => "no",
+                            None => "no data",
+                        },
                     )
                 })
                 .collect();
@@ -1788,7 +1794,21 @@ pub async fn act(
             } else {
                 back
             };
-            super::see_other(&super::with_query(&location, "done", &done_text(&path)))
+            let mut done = done_text(&path);
+            // The blameless check's findings on a postmortem draft.
+            if let Some(findings) = answer["blameless"]
+                .as_array()
+                .filter(|list| !list.is_empty())
+            {
+                let first = &findings[0];
+                done = format!(
+                    "{done}; the blameless check asks to reword {} sentence(s), first {:?}: {}",
+                    findings.len(),
+                    first["sentence"].as_str().unwrap_or_default(),
+                    first["reason"].as_str().unwrap_or_default()
+                );
+            }
+            super::see_other(&super::with_query(&location, "done", &done))
         }
         Err(failure) => super::see_other(&super::with_query(&back, "error", &failure.message)),
     }
@@ -1804,6 +1824,13 @@ fn done_text(path: &str) -> String {
         "notes" => "note added".to_string(),
         "incidents" => "incident opened".to_string(),
         "action-items" => "action item added".to_string(),
+        "postmortem" => "postmortem saved".to_string(),
+        "roles" => "role assigned".to_string(),
+        "status" => "status set".to_string(),
+        "severity" => "severity set".to_string(),
+        "reopen" => "reopened".to_string(),
+        "links" => "linked".to_string(),
+        _ if path.starts_with("action-items/") => "action item updated".to_string(),
         other => format!("{other} saved"),
     }
 }

@@ -418,6 +418,58 @@ async fn forms_need_the_browsers_csrf_token_and_follow_the_api_rules() {
         "the update is by who acts in this browser"
     );
 
+    // A postmortem drafted from the form, then published as drafted (not rebuilt empty).
+    let (status, _) = server
+        .post_json(
+            &format!("/api/v1/incidents/{incident}/resolve"),
+            json!({"by": "bob"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let postmortem = format!("/ui/act/incidents/{incident}/postmortem");
+    let (_, location) = submit(
+        &server,
+        &postmortem,
+        Some(&cookie),
+        &[
+            ("csrf", &visit_pages.token),
+            ("back", &back),
+            ("summary", "A full disk stopped the payment writer"),
+            (
+                "causes",
+                "disk alerts had no owner\nretention was unbounded",
+            ),
+        ],
+        &[],
+    )
+    .await;
+    assert!(location.starts_with(&format!("{back}?done=")), "{location}");
+    let page = visit(&server, &back, Some(&cookie)).await;
+    assert!(page.html.contains("Publish this postmortem"));
+    let (_, location) = submit(
+        &server,
+        &postmortem,
+        Some(&cookie),
+        &[
+            ("csrf", &visit_pages.token),
+            ("back", &back),
+            ("publish", "true"),
+        ],
+        &[],
+    )
+    .await;
+    assert!(location.starts_with(&format!("{back}?done=")), "{location}");
+    let (_, shown) = server
+        .get_json(&format!("/api/v1/incidents/{incident}"))
+        .await;
+    assert!(shown["postmortem_published"].is_string(), "{shown}");
+    let text = shown["postmortem"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("A full disk stopped the payment writer"),
+        "{text}"
+    );
+    assert!(text.contains("retention was unbounded"), "{text}");
+
     // Forms reach only their API routes, and send the browser back only into the UI.
     let (_, location) = submit(
         &server,
