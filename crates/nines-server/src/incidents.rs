@@ -280,7 +280,7 @@ pub async fn open_for_pages(state: &AppState, now: Timestamp) {
             .await
             {
                 Ok(_) => {
-                    tracing::warn!(incident = %id, page = %page.id, severity, "incident opened by rule")
+                    tracing::info!(incident = %id, page = %page.id, severity, "incident opened by rule")
                 }
                 Err(err) => {
                     tracing::error!(incident = %id, error = %err, "opening an incident by rule")

@@ -54,10 +54,12 @@ incidents:
     - {matchers: ['alertname="SLOBurnRate"', 'service="checkout"'], severity: SEV1}
 services:
   - id: checkout
+    name: Checkout
     owner: payments
     tier: 1
     runbooks: [https://runbooks.example.com/checkout]
   - id: search
+    name: Search
     owner: storefront
     tier: 2
     runbooks: [https://runbooks.example.com/search]

@@ -795,10 +795,20 @@ fn page_row(page: &Value, now: Timestamp) -> PageRow {
     }
 }
 
+/// An SLO alert firing now.
+pub struct AlertRow {
+    pub slo: String,
+    pub href: String,
+    pub alert: String,
+    pub severity: String,
+    pub since: String,
+}
+
 #[derive(Template)]
 #[template(path = "pages.html")]
 struct PageListPage {
     layout: Layout,
+    alerts: Vec<AlertRow>,
     rows: Vec<PageRow>,
     show: String,
     n_open: usize,
@@ -847,8 +857,29 @@ pub async fn page_list(
         open.sort_by(|a, b| b.created_sort.cmp(&a.created_sort));
         open
     };
+    let alerts = match api_get(&state, "/api/v1/alerts").await {
+        Ok(listed) => listed["alerts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|alert| AlertRow {
+                href: format!("/ui/slos/{}", encode(&str_of(alert, "slo"))),
+                slo: str_of(alert, "slo"),
+                alert: str_of(alert, "alert").replace('_', " "),
+                severity: str_of(alert, "severity"),
+                since: format!(
+                    "{} ({})",
+                    format::when_value(&alert["since"]),
+                    format::relative(alert["since"].as_str().unwrap_or_default(), now)
+                ),
+            })
+            .collect(),
+        Err(failure) => return error_page(frame, failure),
+    };
     let page = PageListPage {
         layout: frame.layout,
+        alerts,
         rows,
         show,
         n_open,

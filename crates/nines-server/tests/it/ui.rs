@@ -208,6 +208,7 @@ async fn every_page_renders_from_the_api() {
     let pages = visit(&server, "/ui/pages", Some(&list.cookie)).await;
     assert!(pages.html.contains(&format!("data-page-id=\"{page}\"")));
     assert!(pages.html.contains("value=\"acknowledge\""));
+    assert!(pages.html.contains("id=\"alert-list\""));
     let detail = visit(&server, &format!("/ui/pages/{page}"), Some(&list.cookie)).await;
     assert!(detail.html.contains("payments down"));
 
