@@ -612,10 +612,38 @@ async fn show_incident(
     let entries = timeline_of(&state, &row).await?;
     let actions = state.store.action_items(Some(&id)).await?;
     let spent = budget_spent(&state, &row, Timestamp::now()).await;
+    // Which status updates went to the status page (`public` in their events' fields).
+    let public: std::collections::HashSet<(i64, String)> = state
+        .store
+        .events(&EventQuery {
+            incident_id: Some(id.clone()),
+            limit: 10_000,
+            ..EventQuery::default()
+        })
+        .await?
+        .iter()
+        .filter(|event| event.kind == "incident.update")
+        .filter_map(|event| {
+            let payload: Value = serde_json::from_str(&event.payload).ok()?;
+            (payload["fields"]["public"] == "true").then(|| {
+                (
+                    event.at_ms,
+                    payload["text"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+        })
+        .collect();
     let mut body = incident_json(&row);
     body["timeline"] = entries
         .iter()
-        .map(|entry| json!({"at": entry.at.to_string(), "kind": entry.kind, "actor": entry.actor, "text": entry.text}))
+        .map(|entry| {
+            let mut value = json!({"at": entry.at.to_string(), "kind": entry.kind, "actor": entry.actor, "text": entry.text});
+            if entry.kind == "incident.update" {
+                value["public"] =
+                    json!(public.contains(&(entry.at.as_millisecond(), entry.text.clone())));
+            }
+            value
+        })
         .collect();
     let today = today();
     body["action_items"] = actions.iter().map(|row| action_json(row, today)).collect();

@@ -892,6 +892,8 @@ pub struct TimelineRow {
     pub kind: String,
     pub actor: String,
     pub text: String,
+    /// A status update that went to the status page.
+    pub public: bool,
 }
 
 #[derive(Template)]
@@ -932,6 +934,7 @@ pub async fn page_detail(
             at: format::when_value(&alert["starts"]),
             kind: str_of(alert, "status"),
             actor: str_of(alert, "source"),
+            public: false,
             text: format!(
                 "{} {}",
                 str_of(alert, "summary"),
@@ -956,6 +959,7 @@ pub async fn page_detail(
             kind: str_of(event, "kind"),
             actor: event["actor"].as_str().unwrap_or_default().to_string(),
             text: event_text(&event["detail"]),
+            public: false,
         })
         .collect();
     let view = PageDetailPage {
@@ -1358,14 +1362,11 @@ pub async fn incident_page(
         kind: str_of(entry, "kind"),
         actor: entry["actor"].as_str().unwrap_or_default().to_string(),
         text: str_of(entry, "text"),
+        public: entry["public"] == true,
     };
     let updates = timeline_all
         .iter()
-        .filter(|entry| {
-            entry["kind"]
-                .as_str()
-                .is_some_and(|kind| kind.contains("update"))
-        })
+        .filter(|entry| entry["kind"] == "incident.update")
         .map(timeline_row)
         .collect();
     let roles = incident["roles"]

@@ -414,9 +414,16 @@ async fn forms_need_the_browsers_csrf_token_and_follow_the_api_rules() {
         })
         .cloned();
     assert!(update.is_some(), "{shown}");
+    let update = update.unwrap();
     assert!(
-        update.unwrap()["actor"] == "alice",
+        update["actor"] == "alice",
         "the update is by who acts in this browser"
+    );
+    assert_eq!(update["public"], true, "{update}");
+    let page = visit(&server, &back, Some(&cookie)).await;
+    assert!(
+        page.html
+            .contains("title=\"shown on the status page\">public</span>")
     );
 
     // A postmortem drafted from the form, then published as drafted (not rebuilt empty).
