@@ -10,11 +10,15 @@ use crate::diag::{Diagnostic, Level, Report};
 use crate::yaml::{self, LineIndex, Position};
 
 /// One YAML document of one file, ready to be read by whichever format claims it.
+///
+/// Cheap to clone: definitions read from it keep a copy to report against later, so the
+/// value and the line index are shared (a copy each made loading n SLOs from one file cost
+/// memory and time in n²).
 #[derive(Debug, Clone)]
 pub struct SourceDoc {
     pub file: String,
-    pub value: Value,
-    pub index: LineIndex,
+    pub value: std::sync::Arc<Value>,
+    pub index: std::sync::Arc<LineIndex>,
     /// Path prefix inside the file: empty, or `[3]` for the fourth item of a top-level list.
     pub prefix: String,
     pub position: Position,
@@ -194,13 +198,14 @@ pub fn read_documents(file: &str, text: &str, report: &mut Report) -> Vec<Source
                     .iter()
                     .all(|item| item.get("apiVersion").is_some() || item.get("kind").is_some());
             if is_list_of_objects {
+                let index = std::sync::Arc::new(document.index);
                 for (position, item) in items.iter().enumerate() {
                     let prefix = format!("[{position}]");
                     out.push(SourceDoc {
                         file: file.to_string(),
-                        value: item.clone(),
-                        index: document.index.clone(),
-                        position: document.index.locate(&prefix),
+                        value: std::sync::Arc::new(item.clone()),
+                        index: index.clone(),
+                        position: index.locate(&prefix),
                         prefix,
                     });
                 }
@@ -209,8 +214,8 @@ pub fn read_documents(file: &str, text: &str, report: &mut Report) -> Vec<Source
         }
         out.push(SourceDoc {
             file: file.to_string(),
-            value: document.value,
-            index: document.index,
+            value: std::sync::Arc::new(document.value),
+            index: std::sync::Arc::new(document.index),
             prefix: String::new(),
             position: document.position,
         });
