@@ -157,12 +157,20 @@ pub struct SloRow {
     burn_value: f64,
 }
 
+/// Rows on one page of the SLO list.
+const SLO_PAGE_ROWS: usize = 200;
+
 #[derive(Template)]
 #[template(path = "slos.html")]
 struct SloListPage {
     layout: Layout,
     rows: Vec<SloRow>,
     n_all: usize,
+    n_matching: usize,
+    page_number: usize,
+    n_pages: usize,
+    previous: String,
+    next: String,
     services: Vec<String>,
     teams: Vec<String>,
     service: String,
@@ -270,13 +278,26 @@ fn label_matches(slo: &Value, filter: &str) -> bool {
 }
 
 fn sort_url(query: &HashMap<String, String>, sort: &str) -> String {
+    // Sorting anew starts at the first page.
+    list_url(query, &[("sort", sort), ("page", "")])
+}
+
+/// The SLO list with `changes` made to its query (an empty value drops the key).
+fn list_url(query: &HashMap<String, String>, changes: &[(&str, &str)]) -> String {
     let mut pairs: Vec<(String, String)> = query
         .iter()
-        .filter(|(key, _)| !matches!(key.as_str(), "sort" | "error" | "done"))
+        .filter(|(key, _)| {
+            !matches!(key.as_str(), "error" | "done")
+                && !changes.iter().any(|(changed, _)| changed == key)
+        })
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
     pairs.sort();
-    pairs.push(("sort".to_string(), sort.to_string()));
+    for (key, value) in changes {
+        if !value.is_empty() {
+            pairs.push((key.to_string(), value.to_string()));
+        }
+    }
     let text: Vec<String> = pairs
         .iter()
         .map(|(key, value)| format!("{}={}", encode(key), encode(value)))
@@ -324,7 +345,32 @@ pub async fn slo_list(
         "name" => rows.sort_by(|a, b| a.id.cmp(&b.id)),
         _ => rows.sort_by(|a, b| a.budget_share.total_cmp(&b.budget_share)),
     }
+    // A page of the list at a time: thousands of rows help nobody, the worst come first.
+    let n_matching = rows.len();
+    let n_pages = n_matching.div_ceil(SLO_PAGE_ROWS).max(1);
+    let page_number = query
+        .get("page")
+        .and_then(|text| text.parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, n_pages);
+    let rows: Vec<SloRow> = rows
+        .into_iter()
+        .skip((page_number - 1) * SLO_PAGE_ROWS)
+        .take(SLO_PAGE_ROWS)
+        .collect();
+    let page_link = |number: usize| {
+        if (1..=n_pages).contains(&number) && number != page_number {
+            list_url(&query, &[("page", &number.to_string())])
+        } else {
+            String::new()
+        }
+    };
     let page = SloListPage {
+        previous: page_link(page_number.wrapping_sub(1)),
+        next: page_link(page_number + 1),
+        page_number,
+        n_pages,
+        n_matching,
         sort_budget: sort_url(&query, "budget"),
         sort_burn: sort_url(&query, "burn"),
         sort_name: sort_url(&query, "name"),

@@ -494,3 +494,43 @@ async fn forms_need_the_browsers_csrf_token_and_follow_the_api_rules() {
     server.stop().await;
     let _ = std::fs::remove_dir_all(&folder);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_slo_list_comes_a_page_at_a_time_worst_budget_first() {
+    let folder = folder("ui-paging");
+    let mut text = String::from("version: nines/v1\nservices:\n  - {id: shop}\nslos:\n");
+    for index in 0..205 {
+        text.push_str(&format!(
+            "  - {{id: slo{index:03}, service: shop, objective_percent: 99, window: 7d, sli: {{pushed: {{}}}}}}\n"
+        ));
+    }
+    let server = TestServer::start(&folder, &text).await;
+    // One SLO spends budget; sorted by budget left it comes first.
+    let (status, _) = server
+        .post_json(
+            "/api/v1/slos/slo150/events",
+            json!({"good": 50, "total": 100}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let first = visit(&server, "/ui/slos", None).await;
+    let rows = |html: &str| html.matches("data-slo-id=").count();
+    assert_eq!(rows(&first.html), 200);
+    assert!(first.html.contains("page 1 of 2"), "{}", first.html);
+    let first_row = first
+        .html
+        .split("data-slo-id=\"")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(first_row.starts_with("slo150\""), "worst budget first");
+    assert!(first.html.contains("href=\"/ui/slos?page=2\""));
+    let second = visit(&server, "/ui/slos?page=2", Some(&first.cookie)).await;
+    assert_eq!(rows(&second.html), 5);
+    assert!(second.html.contains("rel=\"prev\""));
+    // Past the end is the last page; filters keep their page links.
+    let beyond = visit(&server, "/ui/slos?page=99", Some(&first.cookie)).await;
+    assert_eq!(rows(&beyond.html), 5);
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&folder);
+}
