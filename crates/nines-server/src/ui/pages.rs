@@ -130,6 +130,11 @@ fn error_page(frame: Frame, failure: super::ApiFailure) -> Response {
     response
 }
 
+/// The items of a JSON list, or none.
+fn items(value: &Value) -> &[Value] {
+    value.as_array().map(Vec::as_slice).unwrap_or(&[])
+}
+
 fn str_of(value: &Value, key: &str) -> String {
     value[key].as_str().unwrap_or_default().to_string()
 }
@@ -316,7 +321,7 @@ pub async fn slo_list(
         Ok(value) => value,
         Err(failure) => return error_page(frame, failure),
     };
-    let slos = listed["slos"].as_array().cloned().unwrap_or_default();
+    let slos = items(&listed["slos"]);
     let get = |key: &str| query.get(key).cloned().unwrap_or_default();
     let (service, team, label, alert) = (get("service"), get("team"), get("label"), get("alert"));
     let services: BTreeSet<String> = slos.iter().map(|slo| str_of(slo, "service")).collect();
@@ -612,10 +617,7 @@ pub async fn slo_page(
     )
     .await
     .unwrap_or(Value::Null);
-    let burn_rates: Vec<ChartView> = burn["pairs"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    let burn_rates: Vec<ChartView> = items(&burn["pairs"])
         .iter()
         .map(|pair| {
             let severity = str_of(pair, "severity");
@@ -877,10 +879,7 @@ pub async fn page_list(
     for status in ["triggered", "acknowledged"] {
         match api_get(&state, &format!("/api/v1/pages?status={status}&limit=1000")).await {
             Ok(listed) => open.extend(
-                listed["pages"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
+                items(&listed["pages"])
                     .iter()
                     .map(|page| page_row(page, now)),
             ),
@@ -890,10 +889,7 @@ pub async fn page_list(
     let n_open = open.len();
     let rows = if show == "all" {
         match api_get(&state, "/api/v1/pages?limit=500").await {
-            Ok(listed) => listed["pages"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
+            Ok(listed) => items(&listed["pages"])
                 .iter()
                 .map(|page| page_row(page, now))
                 .collect(),
@@ -904,10 +900,7 @@ pub async fn page_list(
         open
     };
     let alerts = match api_get(&state, "/api/v1/alerts").await {
-        Ok(listed) => listed["alerts"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        Ok(listed) => items(&listed["alerts"])
             .iter()
             .map(|alert| AlertRow {
                 href: format!("/ui/slos/{}", encode(&str_of(alert, "slo"))),
@@ -971,10 +964,7 @@ pub async fn page_detail(
         Err(failure) => return error_page(frame, failure),
     };
     let now = Timestamp::now();
-    let alerts = page["alerts"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    let alerts = items(&page["alerts"])
         .iter()
         .map(|alert| TimelineRow {
             at: format::when_value(&alert["starts"]),
@@ -995,10 +985,7 @@ pub async fn page_detail(
             ),
         })
         .collect();
-    let timeline = page["timeline"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    let timeline = items(&page["timeline"])
         .iter()
         .map(|event| TimelineRow {
             at: format::when_value(&event["at"]),
@@ -1096,8 +1083,8 @@ pub async fn oncall(
     };
     let now = Timestamp::now();
     let mut schedules = Vec::new();
-    for schedule in current["schedules"].as_array().cloned().unwrap_or_default() {
-        let id = str_of(&schedule, "id");
+    for schedule in items(&current["schedules"]) {
+        let id = str_of(schedule, "id");
         let zone = jiff::tz::TimeZone::get(schedule["time_zone"].as_str().unwrap_or("UTC"))
             .unwrap_or(jiff::tz::TimeZone::UTC);
         let today = now.to_zoned(zone.clone()).date();
@@ -1122,7 +1109,7 @@ pub async fn oncall(
         )
         .await
         .unwrap_or(Value::Null);
-        let shifts = detail["shifts"].as_array().cloned().unwrap_or_default();
+        let shifts = items(&detail["shifts"]);
         let local = |text: &str| -> Option<jiff::Zoned> {
             text.parse::<Timestamp>()
                 .ok()
@@ -1142,7 +1129,7 @@ pub async fn oncall(
                 continue;
             };
             let mut views = Vec::new();
-            for shift in &shifts {
+            for shift in shifts {
                 let (Some(starts), Some(ends)) = (
                     local(shift["start"].as_str().unwrap_or_default()),
                     local(shift["end"].as_str().unwrap_or_default()),
@@ -1187,10 +1174,7 @@ pub async fn oncall(
                 )
             })
             .collect();
-        let gaps = detail["gaps"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        let gaps = items(&detail["gaps"])
             .iter()
             .map(|gap| {
                 format!(
@@ -1200,13 +1184,7 @@ pub async fn oncall(
                 )
             })
             .collect();
-        let health = detail["health"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(format::text)
-            .collect();
+        let health = items(&detail["health"]).iter().map(format::text).collect();
         let (now_who, now_until) = match &schedule["now"] {
             Value::Null => ("nobody".to_string(), String::new()),
             shift => (
@@ -1329,10 +1307,7 @@ pub async fn incident_list(
         Err(failure) => return error_page(frame, failure),
     };
     let now = Timestamp::now();
-    let rows = listed["incidents"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    let rows = items(&listed["incidents"])
         .iter()
         .map(|incident| incident_row(incident, now))
         .collect();
@@ -1402,7 +1377,7 @@ pub async fn incident_page(
         Err(failure) => return error_page(frame, failure),
     };
     let now = Timestamp::now();
-    let timeline_all: Vec<Value> = incident["timeline"].as_array().cloned().unwrap_or_default();
+    let timeline_all = items(&incident["timeline"]);
     let timeline_row = |entry: &Value| TimelineRow {
         at: format::when_value(&entry["at"]),
         kind: str_of(entry, "kind"),
@@ -1434,10 +1409,7 @@ pub async fn incident_page(
             })
             .unwrap_or_default()
     };
-    let actions = incident["action_items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    let actions = items(&incident["action_items"])
         .iter()
         .map(|item| ActionView {
             id: str_of(item, "id"),
@@ -1449,10 +1421,7 @@ pub async fn incident_page(
             overdue: item["overdue"] == true,
         })
         .collect();
-    let budget_spent = incident["budget_spent"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    let budget_spent = items(&incident["budget_spent"])
         .iter()
         .map(|spent| (str_of(spent, "slo"), percent(spent["share"].as_f64())))
         .collect();
@@ -1707,10 +1676,7 @@ pub async fn reports(
     }
     let (sections, slos, failure) = match api_get(&state, &api).await {
         Ok(report) => {
-            let slos = report["slos"]["slos"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
+            let slos = items(&report["slos"]["slos"])
                 .iter()
                 .map(|line| {
                     (
