@@ -85,6 +85,9 @@ pub struct Service {
     pub labels: BTreeMap<String, String>,
     /// PromQL for the golden signals nines cannot count itself (native `signals:`).
     pub signals: Option<ServiceSignals>,
+    /// Shown as a component of the public status page (`status_page: false` keeps an
+    /// internal service off it).
+    pub status_page: bool,
     pub origin: Origin,
 }
 

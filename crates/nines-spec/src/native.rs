@@ -7,6 +7,7 @@
 //! (traffic, errors, latency from a histogram's `_bucket` series, saturation), asked of one
 //! Prometheus source as written when a page shows them. Each query must parse and give an
 //! instant vector or a scalar; `latency` must be a plain series selector without `le`.
+//! `status_page: false` keeps a service off the public status page's components.
 //!
 //! A file may hold any of the sections; references (an SLO's service, alert policy, budget
 //! policy and source, a service's owner team and signals' source) are resolved across every
@@ -229,6 +230,8 @@ struct RawService {
     /// Read on its own (`RawSignals`), so that a problem in it leaves the service defined.
     #[serde(default)]
     signals: Option<Value>,
+    #[serde(default)]
+    status_page: Option<bool>,
 }
 
 /// `services[].signals`: PromQL for the golden signals nines cannot count itself.
@@ -1034,6 +1037,7 @@ fn read_service(doc: &SourceDoc, path: &str, value: &Value, context: &mut LoadCo
         runbooks: raw.runbooks,
         labels: raw.labels,
         signals,
+        status_page: raw.status_page.unwrap_or(true),
         origin: origin(doc, path),
     });
 }

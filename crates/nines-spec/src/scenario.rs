@@ -416,6 +416,7 @@ pub(crate) fn read_document(doc: &SourceDoc, context: &mut LoadContext) -> Optio
         runbooks: Vec::new(),
         labels: BTreeMap::new(),
         signals: None,
+        status_page: true,
         origin,
     };
     // On-call: read as the native format reads it, checked against the scenario's own catalog

@@ -773,6 +773,7 @@ fn add_service(catalog: &mut crate::Catalog, id: &str, origin: &Origin) {
         runbooks: Vec::new(),
         labels: BTreeMap::new(),
         signals: None,
+        status_page: true,
         origin: origin.clone(),
     });
 }

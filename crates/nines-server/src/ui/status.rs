@@ -154,6 +154,7 @@ pub fn components(catalog: &Catalog) -> Vec<Component> {
     catalog
         .services
         .iter()
+        .filter(|service| service.status_page)
         .map(|service| {
             let mut labels = service.labels.clone();
             if let Some(owner) = &service.owner {

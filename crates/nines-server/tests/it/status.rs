@@ -13,6 +13,7 @@ const CONFIG: &str = r#"version: nines/v1
 services:
   - {id: checkout, name: Checkout, owner: payments-team}
   - {id: search}
+  - {id: billing-batch, name: Nightly billing batch, status_page: false}
 slos:
   - id: checkout-availability
     service: checkout
@@ -144,6 +145,11 @@ async fn an_incident_reaches_the_status_page_only_through_its_public_updates() {
         !html.contains("<script"),
         "the page needs no JavaScript: {html}"
     );
+    assert!(
+        !html.contains("billing-batch") && !html.contains("Nightly billing batch"),
+        "a service with status_page: false is no component"
+    );
+    assert!(!body.to_string().contains("billing-batch"), "{body}");
 
     let (status, opened) = server
         .post_json(

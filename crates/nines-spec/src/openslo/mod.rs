@@ -541,6 +541,7 @@ pub fn finish(context: &mut LoadContext) {
                     runbooks: Vec::new(),
                     labels: object.meta.labels.clone(),
                     signals: None,
+                    status_page: true,
                     origin: object.place.origin(),
                 });
             }
