@@ -1,7 +1,8 @@
 //! The web UI in real headless Chromium, against `nines demo` as a real process: the demo's
 //! outage shows on the SLO page's charts, its page is acknowledged from the pages list, and the
 //! incident the page opened publishes a status update onto the public status page (and an
-//! update not ticked public stays off it). With `NINES_SCREENSHOTS=folder` the same run saves
+//! update not ticked public stays off it); then the page is resolved with the keyboard alone
+//! (Tab to its button, Enter). With `NINES_SCREENSHOTS=folder` the same run saves
 //! the README's screenshots (1280x900 viewport, and the SLO page at a phone's 390x844).
 
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::{Process, TempDir, client, free_port};
-use crate::webdriver::{Browser, Error};
+use crate::webdriver::{Browser, ENTER, Error, TAB};
 
 const UPDATE_TEXT: &str = "We are investigating failed checkouts";
 
@@ -263,6 +264,35 @@ async fn the_demo_outage_is_charted_acknowledged_and_published_in_the_browser() 
             .await?;
         eprintln!("screenshots saved in {}", folder.display());
     }
+
+    // e. With the keyboard alone: Tab from the top of the pages list to the page's Resolve
+    // button (past the skip link, the navigation and the Acting-as form), and Enter.
+    browser.goto(&format!("{base}/ui/pages")).await?;
+    let resolve_css = format!(r#"{row_css} button[name="action"][value="resolve"]"#);
+    browser.press(TAB).await?;
+    assert!(
+        browser.focused_matches("a.skip").await?,
+        "the first Tab reaches the skip link"
+    );
+    let mut presses = 1;
+    while !browser.focused_matches(&resolve_css).await? {
+        assert!(
+            presses < 60,
+            "60 presses of Tab never reached the Resolve button; {}",
+            shown(&browser).await
+        );
+        browser.press(TAB).await?;
+        presses += 1;
+    }
+    browser.press(ENTER).await?;
+    poll_json(
+        &http,
+        &format!("{base}/api/v1/pages/{page_id}"),
+        Duration::from_secs(10),
+        &demo,
+        |page| (page["status"] == "resolved").then_some(()),
+    )
+    .await;
     Ok(())
 }
 

@@ -18,6 +18,9 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// The key under which WebDriver hands out element references.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// WebDriver's key codes for Tab and Enter.
+pub(crate) const TAB: &str = "\u{E004}";
+pub(crate) const ENTER: &str = "\u{E007}";
 
 /// How often [`Browser::wait_for`] and [`Browser::wait_until`] look again.
 const POLL: Duration = Duration::from_millis(200);
@@ -234,6 +237,33 @@ impl Browser {
             Some(json!({ "script": script, "args": args })),
         )
         .await
+    }
+
+    /// Presses and releases one key (a WebDriver key code such as [`TAB`] or [`ENTER`]) on
+    /// whatever has the focus, as a person at the keyboard does.
+    pub(crate) async fn press(&self, key: &str) -> Result<(), Error> {
+        self.command(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({"actions": [{
+                "type": "key",
+                "id": "keyboard",
+                "actions": [{"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}],
+            }]})),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Whether the focused element matches `css`.
+    pub(crate) async fn focused_matches(&self, css: &str) -> Result<bool, Error> {
+        let matches = self
+            .execute(
+                "const e = document.activeElement; return !!e && e.matches(arguments[0]);",
+                vec![json!(css)],
+            )
+            .await?;
+        Ok(matches == Value::Bool(true))
     }
 
     pub(crate) async fn current_url(&self) -> Result<String, Error> {
