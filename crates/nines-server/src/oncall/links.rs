@@ -119,6 +119,19 @@ impl Linker {
         hex(&self.mac(format!("{purpose}\n{data}").as_bytes()))
     }
 
+    /// Whether `signature` is [`Linker::sign`] of `purpose` and `data`, compared in constant
+    /// time as link signatures are.
+    pub fn verifies(&self, purpose: &str, data: &str, signature: &str) -> bool {
+        let (Some(mac), Ok(mut verifier)) = (
+            unhex(signature),
+            Hmac::<Sha256>::new_from_slice(&self.secret),
+        ) else {
+            return false;
+        };
+        verifier.update(format!("{purpose}\n{data}").as_bytes());
+        verifier.verify_slice(&mac).is_ok()
+    }
+
     fn mac(&self, data: &[u8]) -> Vec<u8> {
         match Hmac::<Sha256>::new_from_slice(&self.secret) {
             Ok(mut mac) => {
@@ -197,6 +210,20 @@ mod tests {
 
     fn at(second: i64) -> Timestamp {
         Timestamp::from_second(second).expect("time")
+    }
+
+    #[test]
+    fn a_signature_verifies_only_for_its_purpose_and_data() {
+        let linker = Linker::new("http://nines.example/", b"secret");
+        let signature = linker.sign("csrf", "00ff");
+        assert!(linker.verifies("csrf", "00ff", &signature));
+        assert!(!linker.verifies("link", "00ff", &signature));
+        assert!(!linker.verifies("csrf", "00fe", &signature));
+        assert!(
+            !Linker::new("http://nines.example/", b"other").verifies("csrf", "00ff", &signature)
+        );
+        assert!(!linker.verifies("csrf", "00ff", "not hex"));
+        assert!(!linker.verifies("csrf", "00ff", ""));
     }
 
     #[test]

@@ -12,7 +12,6 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use subtle::ConstantTimeEq;
 
 use crate::server::AppState;
 
@@ -69,8 +68,7 @@ pub fn check(state: &AppState, headers: &HeaderMap, token: Option<&str>) -> Resu
     let Some(token) = token.filter(|token| !token.is_empty()) else {
         return Err("the form carries no CSRF token: reload the page and try again".to_string());
     };
-    let expected = state.pager.linker().sign(PURPOSE, cookie);
-    if bool::from(expected.as_bytes().ct_eq(token.as_bytes())) {
+    if state.pager.linker().verifies(PURPOSE, cookie, token) {
         Ok(())
     } else {
         Err(
