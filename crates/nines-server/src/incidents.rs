@@ -296,6 +296,39 @@ pub async fn timeline_of(
     state: &AppState,
     row: &IncidentRow,
 ) -> Result<Vec<TimelineEntry>, StoreError> {
+    let own = own_events(state, &row.id).await?;
+    timeline_from(state, row, own).await
+}
+
+/// The incident's own events (not its pages'), oldest first.
+async fn own_events(state: &AppState, id: &str) -> Result<Vec<EventRow>, StoreError> {
+    state
+        .store
+        .events(&EventQuery {
+            incident_id: Some(id.to_string()),
+            limit: 10_000,
+            ..EventQuery::default()
+        })
+        .await
+}
+
+/// The text of a status update the incident published to the status page, if `event` is
+/// one (an `incident.update` whose `public` field is `true`).
+pub fn public_update_text(event: &EventRow) -> Option<String> {
+    if event.kind != "incident.update" {
+        return None;
+    }
+    let payload: Value = serde_json::from_str(&event.payload).ok()?;
+    (payload["fields"]["public"] == "true")
+        .then(|| payload["text"].as_str().unwrap_or_default().to_string())
+}
+
+/// [`timeline_of`] from the incident's own events, already read.
+async fn timeline_from(
+    state: &AppState,
+    row: &IncidentRow,
+    own: Vec<EventRow>,
+) -> Result<Vec<TimelineEntry>, StoreError> {
     let mut entries = Vec::new();
     let mut read = |events: Vec<EventRow>| {
         for event in events {
@@ -324,16 +357,7 @@ pub async fn timeline_of(
             });
         }
     };
-    read(
-        state
-            .store
-            .events(&EventQuery {
-                incident_id: Some(row.id.clone()),
-                limit: 10_000,
-                ..EventQuery::default()
-            })
-            .await?,
-    );
+    read(own);
     for page in list(&row.pages) {
         read(
             state
@@ -609,30 +633,15 @@ async fn show_incident(
         .incident(&id)
         .await?
         .ok_or_else(|| IncidentsError::NotFound(id.clone()))?;
-    let entries = timeline_of(&state, &row).await?;
+    let own = own_events(&state, &id).await?;
+    // Which status updates went to the status page.
+    let public: std::collections::HashSet<(i64, String)> = own
+        .iter()
+        .filter_map(|event| public_update_text(event).map(|text| (event.at_ms, text)))
+        .collect();
+    let entries = timeline_from(&state, &row, own).await?;
     let actions = state.store.action_items(Some(&id)).await?;
     let spent = budget_spent(&state, &row, Timestamp::now()).await;
-    // Which status updates went to the status page (`public` in their events' fields).
-    let public: std::collections::HashSet<(i64, String)> = state
-        .store
-        .events(&EventQuery {
-            incident_id: Some(id.clone()),
-            limit: 10_000,
-            ..EventQuery::default()
-        })
-        .await?
-        .iter()
-        .filter(|event| event.kind == "incident.update")
-        .filter_map(|event| {
-            let payload: Value = serde_json::from_str(&event.payload).ok()?;
-            (payload["fields"]["public"] == "true").then(|| {
-                (
-                    event.at_ms,
-                    payload["text"].as_str().unwrap_or_default().to_string(),
-                )
-            })
-        })
-        .collect();
     let mut body = incident_json(&row);
     body["timeline"] = entries
         .iter()

@@ -280,13 +280,11 @@ pub fn incident_facts(row: &IncidentRow, events: &[EventRow]) -> IncidentFacts {
                 open_since.get_or_insert(at);
                 status = IncidentStatus::Investigating;
             }
-            Some(EventKind::Update) if field("public").as_deref() == Some("true") => {
-                if let Some(text) = payload["text"].as_str().filter(|text| !text.is_empty()) {
-                    updates.push(PublicUpdate {
-                        at,
-                        status,
-                        text: text.to_string(),
-                    });
+            Some(EventKind::Update) => {
+                if let Some(text) =
+                    crate::incidents::public_update_text(event).filter(|text| !text.is_empty())
+                {
+                    updates.push(PublicUpdate { at, status, text });
                 }
             }
             _ => {}
