@@ -22,6 +22,7 @@ use crate::ui::charts;
 
 /// What every page's frame needs: title, the active tab, the CSRF token of its forms, who acts,
 /// where forms come back to, and the message of the last form.
+#[derive(Clone)]
 pub struct Layout {
     pub title: String,
     pub nav: &'static str,
@@ -37,14 +38,34 @@ struct Frame {
     token: CsrfToken,
 }
 
-fn frame(
-    state: &AppState,
-    headers: &HeaderMap,
-    uri: &axum::http::Uri,
-    query: &HashMap<String, String>,
-    title: String,
-    nav: &'static str,
-) -> Frame {
+/// What a page is rendered from besides the server's state: the request's headers (the
+/// CSRF and who-acts cookies), its address (where forms come back to) and its query.
+pub struct Visit {
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    query: HashMap<String, String>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Visit {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Visit, Response> {
+        let Query(query) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Visit {
+            headers: parts.headers.clone(),
+            uri: parts.uri.clone(),
+            query,
+        })
+    }
+}
+
+fn frame(state: &AppState, visit: &Visit, title: String, nav: &'static str) -> Frame {
+    let (headers, uri, query) = (&visit.headers, &visit.uri, &visit.query);
     let token = csrf::token_for(state, headers);
     // The flash parameters are dropped from where forms send the browser back to.
     let here = match uri.query() {
@@ -118,10 +139,18 @@ struct ErrorPage {
     message: String,
 }
 
-fn error_page(frame: Frame, failure: super::ApiFailure) -> Response {
+/// A page's read of the JSON API; a failure is answered with the error page, in the
+/// page's frame.
+async fn read(state: &AppState, frame: &Frame, uri: &str) -> Result<Value, Response> {
+    api_get(state, uri)
+        .await
+        .map_err(|failure| error_page(frame, failure))
+}
+
+fn error_page(frame: &Frame, failure: super::ApiFailure) -> Response {
     let status = failure.status;
     let page = ErrorPage {
-        layout: frame.layout,
+        layout: frame.layout.clone(),
         status: status.as_u16(),
         message: failure.message,
     };
@@ -310,17 +339,10 @@ fn list_url(query: &HashMap<String, String>, changes: &[(&str, &str)]) -> String
     format!("/ui/slos?{}", text.join("&"))
 }
 
-pub async fn slo_list(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let frame = frame(&state, &headers, &uri, &query, "SLOs".to_string(), "slos");
-    let listed = match api_get(&state, "/api/v1/slos").await {
-        Ok(value) => value,
-        Err(failure) => return error_page(frame, failure),
-    };
+pub async fn slo_list(State(state): State<AppState>, visit: Visit) -> Result<Response, Response> {
+    let query = &visit.query;
+    let frame = frame(&state, &visit, "SLOs".to_string(), "slos");
+    let listed = read(&state, &frame, "/api/v1/slos").await?;
     let slos = items(&listed["slos"]);
     let get = |key: &str| query.get(key).cloned().unwrap_or_default();
     let (service, team, label, alert) = (get("service"), get("team"), get("label"), get("alert"));
@@ -365,7 +387,7 @@ pub async fn slo_list(
         .collect();
     let page_link = |number: usize| {
         if (1..=n_pages).contains(&number) && number != page_number {
-            list_url(&query, &[("page", &number.to_string())])
+            list_url(query, &[("page", &number.to_string())])
         } else {
             String::new()
         }
@@ -376,9 +398,9 @@ pub async fn slo_list(
         page_number,
         n_pages,
         n_matching,
-        sort_budget: sort_url(&query, "budget"),
-        sort_burn: sort_url(&query, "burn"),
-        sort_name: sort_url(&query, "name"),
+        sort_budget: sort_url(query, "budget"),
+        sort_burn: sort_url(query, "burn"),
+        sort_name: sort_url(query, "name"),
         sort,
         layout: frame.layout,
         n_all: slos.len(),
@@ -390,7 +412,7 @@ pub async fn slo_list(
         label,
         alert,
     };
-    render(&page, &frame.token)
+    Ok(render(&page, &frame.token))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -546,16 +568,12 @@ fn exhaustion_text(status: &Value) -> String {
 
 pub async fn slo_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
     Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let frame = frame(&state, &headers, &uri, &query, format!("SLO {id}"), "slos");
-    let slo = match api_get(&state, &format!("/api/v1/slos/{}", encode(&id))).await {
-        Ok(value) => value,
-        Err(failure) => return error_page(frame, failure),
-    };
+    visit: Visit,
+) -> Result<Response, Response> {
+    let query = &visit.query;
+    let frame = frame(&state, &visit, format!("SLO {id}"), "slos");
+    let slo = read(&state, &frame, &format!("/api/v1/slos/{}", encode(&id))).await?;
     let now = Timestamp::now();
     let now_ms = now.as_millisecond();
     let range_name = query.get("range").map(String::as_str).unwrap_or("6h");
@@ -783,7 +801,7 @@ pub async fn slo_page(
         alert_events,
         layout: frame.layout,
     };
-    render(&page, &frame.token)
+    Ok(render(&page, &frame.token))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -862,13 +880,9 @@ struct PageListPage {
     n_open: usize,
 }
 
-pub async fn page_list(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let frame = frame(&state, &headers, &uri, &query, "Pages".to_string(), "pages");
+pub async fn page_list(State(state): State<AppState>, visit: Visit) -> Result<Response, Response> {
+    let query = &visit.query;
+    let frame = frame(&state, &visit, "Pages".to_string(), "pages");
     let now = Timestamp::now();
     let show = query
         .get("show")
@@ -877,45 +891,44 @@ pub async fn page_list(
     // Open pages are asked for by state, so no number of resolved ones hides one.
     let mut open: Vec<PageRow> = Vec::new();
     for status in ["triggered", "acknowledged"] {
-        match api_get(&state, &format!("/api/v1/pages?status={status}&limit=1000")).await {
-            Ok(listed) => open.extend(
-                items(&listed["pages"])
-                    .iter()
-                    .map(|page| page_row(page, now)),
-            ),
-            Err(failure) => return error_page(frame, failure),
-        }
+        let listed = read(
+            &state,
+            &frame,
+            &format!("/api/v1/pages?status={status}&limit=1000"),
+        )
+        .await?;
+        open.extend(
+            items(&listed["pages"])
+                .iter()
+                .map(|page| page_row(page, now)),
+        );
     }
     let n_open = open.len();
     let rows = if show == "all" {
-        match api_get(&state, "/api/v1/pages?limit=500").await {
-            Ok(listed) => items(&listed["pages"])
-                .iter()
-                .map(|page| page_row(page, now))
-                .collect(),
-            Err(failure) => return error_page(frame, failure),
-        }
+        let listed = read(&state, &frame, "/api/v1/pages?limit=500").await?;
+        items(&listed["pages"])
+            .iter()
+            .map(|page| page_row(page, now))
+            .collect()
     } else {
         open.sort_by(|a, b| b.created_sort.cmp(&a.created_sort));
         open
     };
-    let alerts = match api_get(&state, "/api/v1/alerts").await {
-        Ok(listed) => items(&listed["alerts"])
-            .iter()
-            .map(|alert| AlertRow {
-                href: format!("/ui/slos/{}", encode(&str_of(alert, "slo"))),
-                slo: str_of(alert, "slo"),
-                alert: str_of(alert, "alert").replace('_', " "),
-                severity: str_of(alert, "severity"),
-                since: format!(
-                    "{} ({})",
-                    format::when_value(&alert["since"]),
-                    format::relative(alert["since"].as_str().unwrap_or_default(), now)
-                ),
-            })
-            .collect(),
-        Err(failure) => return error_page(frame, failure),
-    };
+    let firing = read(&state, &frame, "/api/v1/alerts").await?;
+    let alerts = items(&firing["alerts"])
+        .iter()
+        .map(|alert| AlertRow {
+            href: format!("/ui/slos/{}", encode(&str_of(alert, "slo"))),
+            slo: str_of(alert, "slo"),
+            alert: str_of(alert, "alert").replace('_', " "),
+            severity: str_of(alert, "severity"),
+            since: format!(
+                "{} ({})",
+                format::when_value(&alert["since"]),
+                format::relative(alert["since"].as_str().unwrap_or_default(), now)
+            ),
+        })
+        .collect();
     let page = PageListPage {
         layout: frame.layout,
         alerts,
@@ -923,7 +936,7 @@ pub async fn page_list(
         show,
         n_open,
     };
-    render(&page, &frame.token)
+    Ok(render(&page, &frame.token))
 }
 
 pub struct TimelineRow {
@@ -946,23 +959,11 @@ struct PageDetailPage {
 
 pub async fn page_detail(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
     Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let frame = frame(
-        &state,
-        &headers,
-        &uri,
-        &query,
-        format!("Page {id}"),
-        "pages",
-    );
-    let page = match api_get(&state, &format!("/api/v1/pages/{}", encode(&id))).await {
-        Ok(value) => value,
-        Err(failure) => return error_page(frame, failure),
-    };
+    visit: Visit,
+) -> Result<Response, Response> {
+    let frame = frame(&state, &visit, format!("Page {id}"), "pages");
+    let page = read(&state, &frame, &format!("/api/v1/pages/{}", encode(&id))).await?;
     let now = Timestamp::now();
     let alerts = items(&page["alerts"])
         .iter()
@@ -1001,7 +1002,7 @@ pub async fn page_detail(
         timeline,
         layout: frame.layout,
     };
-    render(&view, &frame.token)
+    Ok(render(&view, &frame.token))
 }
 
 /// A one-line reading of an event's detail object.
@@ -1063,24 +1064,9 @@ fn person_text(shift: &Value) -> String {
         .to_string()
 }
 
-pub async fn oncall(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let frame = frame(
-        &state,
-        &headers,
-        &uri,
-        &query,
-        "On-call".to_string(),
-        "oncall",
-    );
-    let current = match api_get(&state, "/api/v1/oncall").await {
-        Ok(value) => value,
-        Err(failure) => return error_page(frame, failure),
-    };
+pub async fn oncall(State(state): State<AppState>, visit: Visit) -> Result<Response, Response> {
+    let frame = frame(&state, &visit, "On-call".to_string(), "oncall");
+    let current = read(&state, &frame, "/api/v1/oncall").await?;
     let now = Timestamp::now();
     let mut schedules = Vec::new();
     for schedule in items(&current["schedules"]) {
@@ -1221,7 +1207,7 @@ pub async fn oncall(
         layout: frame.layout,
         schedules,
     };
-    render(&page, &frame.token)
+    Ok(render(&page, &frame.token))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1290,22 +1276,10 @@ fn severities(state: &AppState) -> Vec<(String, String)> {
 
 pub async fn incident_list(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let frame = frame(
-        &state,
-        &headers,
-        &uri,
-        &query,
-        "Incidents".to_string(),
-        "incidents",
-    );
-    let listed = match api_get(&state, "/api/v1/incidents").await {
-        Ok(value) => value,
-        Err(failure) => return error_page(frame, failure),
-    };
+    visit: Visit,
+) -> Result<Response, Response> {
+    let frame = frame(&state, &visit, "Incidents".to_string(), "incidents");
+    let listed = read(&state, &frame, "/api/v1/incidents").await?;
     let now = Timestamp::now();
     let rows = items(&listed["incidents"])
         .iter()
@@ -1322,7 +1296,7 @@ pub async fn incident_list(
             .map(|service| service.id.clone())
             .collect(),
     };
-    render(&page, &frame.token)
+    Ok(render(&page, &frame.token))
 }
 
 pub struct ActionView {
@@ -1359,23 +1333,16 @@ struct IncidentPage {
 
 pub async fn incident_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
     Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let frame = frame(
+    visit: Visit,
+) -> Result<Response, Response> {
+    let frame = frame(&state, &visit, format!("Incident {id}"), "incidents");
+    let incident = read(
         &state,
-        &headers,
-        &uri,
-        &query,
-        format!("Incident {id}"),
-        "incidents",
-    );
-    let incident = match api_get(&state, &format!("/api/v1/incidents/{}", encode(&id))).await {
-        Ok(value) => value,
-        Err(failure) => return error_page(frame, failure),
-    };
+        &frame,
+        &format!("/api/v1/incidents/{}", encode(&id)),
+    )
+    .await?;
     let now = Timestamp::now();
     let timeline_all = items(&incident["timeline"]);
     let timeline_row = |entry: &Value| TimelineRow {
@@ -1458,7 +1425,7 @@ pub async fn incident_page(
         act: format!("/ui/act/incidents/{}", encode(&id)),
         layout: frame.layout,
     };
-    render(&page, &frame.token)
+    Ok(render(&page, &frame.token))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1633,20 +1600,9 @@ fn report_sections(report: &Value) -> Vec<Section> {
     ]
 }
 
-pub async fn reports(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let frame = frame(
-        &state,
-        &headers,
-        &uri,
-        &query,
-        "Reports".to_string(),
-        "reports",
-    );
+pub async fn reports(State(state): State<AppState>, visit: Visit) -> Result<Response, Response> {
+    let query = &visit.query;
+    let frame = frame(&state, &visit, "Reports".to_string(), "reports");
     let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
     let default_from = today
         .checked_sub(jiff::Span::new().days(30))
@@ -1720,7 +1676,7 @@ pub async fn reports(
         slos,
         failure,
     };
-    render(&page, &frame.token)
+    Ok(render(&page, &frame.token))
 }
 
 // ---------------------------------------------------------------------------------------------
