@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Process, TempDir, client, free_port};
+use crate::support::{Process, TempDir, client, free_port, get_json};
 use crate::webdriver::{Browser, ENTER, Error, TAB};
 
 const UPDATE_TEXT: &str = "We are investigating failed checkouts";
@@ -358,18 +358,6 @@ fn path_of(url: &str) -> String {
         .find('/')
         .map_or("/", |start| &after_scheme[start..]);
     path.split(['?', '#']).next().unwrap_or(path).to_string()
-}
-
-async fn get_json(http: &reqwest::Client, url: &str) -> Value {
-    let response = http
-        .get(url)
-        .send()
-        .await
-        .unwrap_or_else(|err| panic!("GET {url}: {err}"));
-    let status = response.status();
-    let body = response.text().await.expect("response body");
-    assert!(status.is_success(), "GET {url}: {status}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|err| panic!("GET {url}: {err}: {body}"))
 }
 
 /// GETs `url` every 500 ms until `pick` finds something in its JSON, at most `timeout`; a

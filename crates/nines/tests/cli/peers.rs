@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::support::{Process, TempDir, client, find_in_path, free_port, skip_or_fail};
+use crate::support::{Process, TempDir, client, find_in_path, free_port, get_json, skip_or_fail};
 
 /// `nines serve` on `127.0.0.1:0`, evaluating every second; returns once it logged its address.
 async fn start_nines(config: &Path, database: &Path) -> (Process, String) {
@@ -33,18 +33,6 @@ async fn start_nines(config: &Path, database: &Path) -> (Process, String) {
         })
         .await;
     (process, format!("http://{address}"))
-}
-
-async fn get_json(client: &reqwest::Client, url: &str) -> Value {
-    let response = client
-        .get(url)
-        .send()
-        .await
-        .unwrap_or_else(|err| panic!("GET {url}: {err}"));
-    let status = response.status();
-    let body = response.text().await.expect("response body");
-    assert!(status.is_success(), "GET {url}: {status}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|err| panic!("GET {url}: {err}: {body}"))
 }
 
 /// Polls `check` every 100 ms until it returns something, at most `timeout`.

@@ -159,3 +159,16 @@ pub(crate) fn skip_or_fail(binary: &str) {
     );
     eprintln!("\n\n==== SKIPPED: {binary} not found on PATH; the test did not run ====\n\n");
 }
+
+/// GETs `url` and reads its JSON; anything but a 2xx with JSON fails the test, saying what came.
+pub(crate) async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("GET {url}: {err}"));
+    let status = response.status();
+    let body = response.text().await.expect("response body");
+    assert!(status.is_success(), "GET {url}: {status}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|err| panic!("GET {url}: {err}: {body}"))
+}
