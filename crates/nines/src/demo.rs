@@ -119,12 +119,19 @@ fn describe_webhook(body: &serde_json::Value) -> String {
         return line;
     }
     let alert = &body["alert"];
+    alert_line(
+        &text(&alert["severity"]),
+        &text(&alert["change"]),
+        &text(&body["slo"]["id"]),
+        &body["budget_remaining_share"],
+    )
+}
+
+/// `page fired for checkout-availability (budget left 98.0%)`.
+fn alert_line(severity: &str, change: &str, slo: &str, budget_left: &serde_json::Value) -> String {
     format!(
-        "{} {} for {} (budget left {:.1}%)",
-        text(&alert["severity"]),
-        text(&alert["change"]),
-        text(&body["slo"]["id"]),
-        body["budget_remaining_share"].as_f64().unwrap_or(f64::NAN) * 100.0
+        "{severity} {change} for {slo} (budget left {:.1}%)",
+        budget_left.as_f64().unwrap_or(f64::NAN) * 100.0
     )
 }
 
@@ -161,15 +168,14 @@ fn describe_event(event: &nines_store::EventRow, payload: &serde_json::Value) ->
         // The evaluator's alert transitions; the pager's `alert.resolved` has no SLO id.
         "alert.fired" | "alert.resolved" | "alert.superseded" if event.slo_id.is_some() => {
             Some(format!(
-                "{} {} {} for {} (budget left {:.1}%)",
+                "{} {}",
                 text(&payload["alert"]),
-                text(&payload["severity"]),
-                text(&payload["change"]),
-                event.slo_id.as_deref().unwrap_or("?"),
-                payload["budget_remaining_share"]
-                    .as_f64()
-                    .unwrap_or(f64::NAN)
-                    * 100.0
+                alert_line(
+                    &text(&payload["severity"]),
+                    &text(&payload["change"]),
+                    event.slo_id.as_deref().unwrap_or("?"),
+                    &payload["budget_remaining_share"],
+                )
             ))
         }
         "page.triggered" => Some(format!(

@@ -1768,23 +1768,38 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// `POST /ui/act/{path}`: a form's change, forwarded to `POST /api/v1/{path}`; the browser is
 /// sent back where it came from with the outcome.
+/// Sends the browser to `path` with the outcome of its form (`done` or `error`).
+fn outcome(path: &str, key: &str, message: &str) -> Response {
+    super::see_other(&super::with_query(path, key, message))
+}
+
+/// Where a form sends the browser back to, once its CSRF token checks out; otherwise the way
+/// back with the reason.
+fn checked_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    fields: &[(String, String)],
+) -> Result<String, Box<Response>> {
+    let back = super::safe_back(field(fields, "back"), "/ui/slos");
+    match csrf::check(state, headers, field(fields, "csrf")) {
+        Ok(()) => Ok(back),
+        Err(message) => Err(Box::new(outcome(&back, "error", &message))),
+    }
+}
+
 pub async fn act(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(path): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let back = super::safe_back(field(&fields, "back"), "/ui/slos");
-    if let Err(message) = csrf::check(&state, &headers, field(&fields, "csrf")) {
-        let mut response = super::see_other(&super::with_query(&back, "error", &message));
-        *response.status_mut() = StatusCode::SEE_OTHER;
-        return response;
-    }
+    let back = match checked_form(&state, &headers, &fields) {
+        Ok(back) => back,
+        Err(refused) => return *refused,
+    };
     let route = match api_route(&path) {
         Ok(route) => route,
-        Err(message) => {
-            return super::see_other(&super::with_query(&back, "error", &message));
-        }
+        Err(message) => return outcome(&back, "error", &message),
     };
     let body = form_body(&fields, &super::actor(&headers));
     match api_call(&state, Method::POST, &route, Some(body)).await {
@@ -1808,9 +1823,9 @@ pub async fn act(
                     first["reason"].as_str().unwrap_or_default()
                 );
             }
-            super::see_other(&super::with_query(&location, "done", &done))
+            outcome(&location, "done", &done)
         }
-        Err(failure) => super::see_other(&super::with_query(&back, "error", &failure.message)),
+        Err(failure) => outcome(&back, "error", &failure.message),
     }
 }
 
@@ -1841,23 +1856,19 @@ pub async fn set_actor(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let back = super::safe_back(field(&fields, "back"), "/ui/slos");
-    if let Err(message) = csrf::check(&state, &headers, field(&fields, "csrf")) {
-        return super::see_other(&super::with_query(&back, "error", &message));
-    }
+    let back = match checked_form(&state, &headers, &fields) {
+        Ok(back) => back,
+        Err(refused) => return *refused,
+    };
     let name = field(&fields, "name").unwrap_or_default().trim();
     if !super::valid_actor(name) {
-        return super::see_other(&super::with_query(
+        return outcome(
             &back,
             "error",
             "a name is 1 to 64 letters, digits and . _ - @",
-        ));
+        );
     }
-    let mut response = super::see_other(&super::with_query(
-        &back,
-        "done",
-        &format!("acting as {name}"),
-    ));
+    let mut response = outcome(&back, "done", &format!("acting as {name}"));
     if let Ok(value) = HeaderValue::from_str(&format!(
         "nines_user={name}; Path=/; SameSite=Strict; Max-Age=31536000"
     )) {
