@@ -719,28 +719,23 @@ async fn burn_down(
         .get(&id)
         .ok_or_else(|| AppError::not_found(format!("unknown SLO id {id:?}")))?;
     let spec = &entry.def.spec;
-    let start = spec.window.bounds(now).map_err(|err| {
+    let window_error = |err: nines_core::window::WindowError| {
         AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("the window: {err}"),
         )
-    })?;
+    };
+    let start = spec.window.bounds(now).map_err(window_error)?;
     let from_ms = start.start.as_millisecond();
     let step_ms = ((now.as_millisecond() - from_ms) / (points - 1)).max(1);
     let instants: Vec<Timestamp> = (0..points)
         .filter_map(|index| Timestamp::from_millisecond(from_ms + index * step_ms).ok())
         .map(|at| at.min(now))
         .collect();
-    let (window_start, readings) =
-        entry
-            .runtime
-            .burn_down(spec, now, &instants)
-            .map_err(|err| {
-                AppError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("the window: {err}"),
-                )
-            })?;
+    let (window_start, readings) = entry
+        .runtime
+        .burn_down(spec, now, &instants)
+        .map_err(window_error)?;
     let series: Vec<Value> = instants
         .iter()
         .zip(readings)
